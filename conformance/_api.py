@@ -1,0 +1,50 @@
+"""The one callable an SDK author puts in their own test suite."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from conformance._adapter import AdapterFactory
+from conformance._engine import RunSettings, run
+from conformance._events import Verdict
+from conformance._expected import ExpectedFailure
+from conformance._violations import ConformanceFailure
+
+
+def run_conformance(
+    adapter_factory: AdapterFactory,
+    *,
+    profile: str | None = None,
+    settings: RunSettings | None = None,
+    expected_failures: Sequence[ExpectedFailure] = (),
+) -> None:
+    """Run the identity conformance suite against your SDK; fail the test on any MUST breach.
+
+    Paste this into your test suite::
+
+        from conformance import run_conformance
+        from acme_analytics.testing import AcmeAdapter
+
+        def test_identity_conformance() -> None:
+            run_conformance(AcmeAdapter)
+
+    ``AcmeAdapter`` is called once with a :class:`conformance.Collector` and must return an
+    object satisfying :class:`conformance.Adapter`, pointed at ``collector.url`` (or
+    delivering to ``collector.ingest`` if it runs in-process).
+
+    ``profile`` names the designed behaviour your SDK follows (``segment``, ``posthog``,
+    ...); by default the adapter's own ``info.profile``. ``settings`` sets the budget
+    (``RunSettings(max_examples=200)``) or a seed. ``expected_failures`` lists known
+    deviations by requirement id; one that passes fails the test, so a fix shows up.
+    """
+    result = run(adapter_factory, profile=profile, run_settings=settings,
+                 expected_failures=expected_failures)  # fmt: skip
+    if result.exit_code == 0:
+        return
+    bad = [r for r in result.results if r.verdict in (Verdict.FAIL, Verdict.ERROR, Verdict.XPASS)]
+    violations = [v for r in bad for v in r.violations]
+    lines = [f"{r.requirement} [{r.level}] {r.verdict.value}: {r.reason}" for r in bad]
+    reproducers = [r.reproducer for r in bad if r.reproducer]
+    failure = ConformanceFailure(violations)
+    failure.args = ("\n".join(lines) + ("\n\n" + reproducers[0] if reproducers else ""),)
+    raise failure

@@ -1,0 +1,371 @@
+"""The engine: build the adapter once, run each applicable machine, emit events, decide verdicts."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import hypothesis
+from hypothesis import HealthCheck, settings
+from hypothesis.errors import Flaky
+from hypothesis.stateful import run_state_machine_as_test
+
+from conformance._adapter import Adapter, AdapterFactory
+from conformance._collector import Collector
+from conformance._errors import AdapterFailedError, InvalidAdapterError, InvalidInputError, describe
+from conformance._events import (
+    AdapterErrored,
+    Handler,
+    MachineFinished,
+    ProgressReported,
+    RequirementResult,
+    RunFinished,
+    RunStarted,
+    Verdict,
+    ViolationFound,
+)
+from conformance._expected import ExpectedFailure
+from conformance._harness import Harness
+from conformance._machine import build_machines, requirement_applies
+from conformance._requirements import REQUIREMENTS, Level
+from conformance._violations import ConformanceFailure, Violation
+from simulator import get_profile
+
+MAX_ROUNDS = 8
+"""After a failure, the machine is rerun ignoring what was found, to find the next rule broken."""
+PROGRESS_EVERY = 500
+
+
+@attrs.frozen
+class RunSettings:
+    """How hard to look, and how to keep the run reproducible."""
+
+    max_examples: int = 60
+    step_count: int = 25
+    seed: int | None = None
+    step_timeout: float = 10.0
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("max_examples", "step_count"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 1:
+                msg = f"{name} must be a positive int (got {describe(value)}). Pass e.g. {name}=50."
+                raise InvalidInputError(msg)
+        if self.seed is not None and type(self.seed) is not int:
+            msg = f"seed must be an int or None (got {describe(self.seed)}). Pass e.g. seed=1234."
+            raise InvalidInputError(msg)
+
+    def hypothesis_settings(self) -> settings:
+        """Derandomized unless a seed is given, so CI verdicts are the same every time."""
+        return settings(
+            max_examples=self.max_examples,
+            stateful_step_count=self.step_count,
+            deadline=None,
+            derandomize=self.seed is None,
+            database=None,
+            print_blob=False,
+            report_multiple_bugs=False,
+            suppress_health_check=list(HealthCheck),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """For report provenance."""
+        return attrs.asdict(self)
+
+
+def check_adapter(adapter: object, factory: object) -> Adapter:
+    """Raise :class:`InvalidAdapterError` unless ``adapter`` looks like an Adapter."""
+    info = getattr(adapter, "info", None)
+    missing = [m for m in ("open_client", "track", "identify", "flush", "shutdown")
+               if not callable(getattr(adapter, m, None))]  # fmt: skip
+    if info is None or missing:
+        msg = (
+            f"adapter factory {describe(factory)} returned {describe(adapter)}, which is not an "
+            f"Adapter (missing: {', '.join(missing) or 'info'}). Return an object with `info` "
+            "and the operations of conformance.Adapter."
+        )
+        raise InvalidAdapterError(msg)
+    return adapter  # type: ignore[return-value]
+
+
+def run(
+    adapter_factory: AdapterFactory,
+    *,
+    profile: str | None = None,
+    run_settings: RunSettings | None = None,
+    expected_failures: Sequence[ExpectedFailure] = (),
+    handlers: Iterable[Handler] = (),
+    collector: Collector | None = None,
+) -> RunFinished:
+    """Run every applicable machine against the adapter and return the verdicts."""
+    if not callable(adapter_factory):
+        msg = (
+            f"adapter_factory must be a callable taking a Collector (got "
+            f"{describe(adapter_factory)}). Pass the class itself: run(AcmeAdapter)."
+        )
+        raise InvalidAdapterError(msg)
+    run_settings = run_settings or RunSettings()
+    handlers = list(handlers)
+    for handler in handlers:
+        handler.start()
+    try:
+        return _run(adapter_factory, profile, run_settings, expected_failures, handlers, collector)
+    finally:
+        for handler in handlers:
+            handler.shutdown()
+
+
+def _run(
+    factory: AdapterFactory,
+    profile_name: str | None,
+    run_settings: RunSettings,
+    expected_failures: Sequence[ExpectedFailure],
+    handlers: list[Handler],
+    collector: Collector | None,
+) -> RunFinished:
+    started = time.perf_counter()
+
+    def emit(event: Any) -> None:
+        for handler in handlers:
+            handler.handle_event(event)
+
+    collector = collector or Collector()
+    try:
+        adapter = check_adapter(factory(collector), factory)
+    except InvalidAdapterError:
+        raise
+    except Exception as exc:
+        msg = f"adapter factory {describe(factory)} raised {type(exc).__name__}: {exc}"
+        raise AdapterFailedError(msg) from exc
+    profile = get_profile(profile_name or adapter.info.profile)
+    harness = Harness(adapter, collector, profile, step_timeout=run_settings.step_timeout)
+    emit(RunStarted(adapter.info, profile.name, run_settings.to_json(), _now()))
+
+    findings: dict[str, tuple[Violation, ...]] = {}
+    evidence: dict[str, tuple[str, dict[str, Any]]] = {}
+    errors: dict[str, str] = {}
+    try:
+        for machine in build_machines(harness):
+            name = machine.machine_name  # type: ignore[attr-defined]
+            last_progress = [0]
+
+            def progress(rule: str, name: str = name, last: list[int] = last_progress) -> None:
+                del rule
+                if harness.steps - last[0] >= PROGRESS_EVERY:
+                    last[0] = harness.steps
+                    emit(ProgressReported(name, harness.steps, harness.examples))
+
+            harness.on_step = progress
+            steps_before, examples_before = harness.steps, harness.examples
+            error = _run_machine(machine, name, harness, run_settings, findings, evidence, emit)
+            if error is not None:
+                errors[name] = error
+            emit(MachineFinished(name, harness.steps - steps_before,
+                                 harness.examples - examples_before, dict(harness.rule_counts)))  # fmt: skip
+    finally:
+        adapter_shutdown_error = _shutdown(harness)
+    if adapter_shutdown_error:
+        errors["shutdown"] = adapter_shutdown_error
+    results = _verdicts(harness, findings, evidence, errors, expected_failures)
+    exit_code = _exit_code(results)
+    finished = RunFinished(
+        info=adapter.info,
+        profile=profile.name,
+        results=tuple(results),
+        exit_code=exit_code,
+        seconds=round(time.perf_counter() - started, 3),
+        provenance=_provenance(adapter, profile.name, run_settings),
+        rule_counts=dict(harness.rule_counts),
+    )
+    emit(finished)
+    return finished
+
+
+def _run_machine(
+    machine: type,
+    name: str,
+    harness: Harness,
+    run_settings: RunSettings,
+    findings: dict[str, tuple[Violation, ...]],
+    evidence: dict[str, tuple[str, dict[str, Any]]],
+    emit: Callable[[Any], None],
+) -> str | None:
+    found: set[str] = set()
+    for _ in range(MAX_ROUNDS):
+        harness.ignore = frozenset(found)
+        if run_settings.seed is not None:
+            machine = hypothesis.seed(run_settings.seed)(machine)
+        try:
+            run_state_machine_as_test(machine, settings=run_settings.hypothesis_settings())
+        except ConformanceFailure as failure:
+            new = {v.requirement for v in failure.violations} - found
+            if not new:
+                return None
+            trace = _trace(harness, name)
+            reproducer = render_reproducer(trace, sorted(new))
+            for requirement in sorted(new):
+                mine = tuple(v for v in failure.violations if v.requirement == requirement)
+                findings[requirement] = mine
+                evidence[requirement] = (reproducer, trace)
+            found |= new
+            emit(ViolationFound(name, tuple(failure.violations), reproducer, trace))
+        except AdapterFailedError as exc:
+            trace = _trace(harness, name)
+            reproducer = render_reproducer(trace, [])
+            emit(AdapterErrored(name, str(exc), reproducer, trace))
+            return str(exc)
+        except Flaky as exc:
+            # A failure that did not reproduce on replay: state carried over between
+            # examples inside the SDK. Keep what was seen; report it as found.
+            for violation in harness.found.values():
+                if violation.requirement not in found:
+                    findings.setdefault(violation.requirement, (violation,))
+                    evidence.setdefault(violation.requirement, (
+                        f"# did not reproduce in isolation (state carried across examples): {exc}",
+                        _trace(harness, name)))
+            return None
+        else:
+            return None
+    return None
+
+
+def _trace(harness: Harness, machine: str) -> dict[str, Any]:
+    info = harness.info
+    return {
+        "format": "identity-conformance-trace/1",
+        "adapter": info.name,
+        "profile": harness.profile.name,
+        "machine": harness.last_failing_machine or machine,
+        "steps": harness.last_failing_trace or [],
+    }
+
+
+def render_reproducer(trace: dict[str, Any], requirements: Sequence[str]) -> str:
+    """A copy-pasteable Python program that replays ``trace`` and reports the violations."""
+    steps = ",\n".join(f"        ({s['rule']!r}, {s['args']!r})" for s in trace["steps"])
+    header = f"# Reproduces: {', '.join(requirements)}" if requirements else "# Reproduces an adapter error"
+    return (
+        f"{header}\n"
+        "from conformance import replay\n\n"
+        "violations = replay(\n"
+        f"    adapter={trace['adapter']!r},\n"
+        f"    profile={trace['profile']!r},\n"
+        f"    machine={trace['machine']!r},\n"
+        "    steps=[\n"
+        f"{steps}{',' if steps else ''}\n"
+        "    ],\n"
+        ")\n"
+        "for violation in violations:\n"
+        "    print(violation, end='\\n\\n')\n"
+    )
+
+
+def _shutdown(harness: Harness) -> str | None:
+    try:
+        harness.call("shutdown()", harness.adapter.shutdown)
+    except AdapterFailedError as exc:
+        return str(exc)
+    return None
+
+
+def _verdicts(
+    harness: Harness,
+    findings: dict[str, tuple[Violation, ...]],
+    evidence: dict[str, tuple[str, dict[str, Any]]],
+    errors: dict[str, str],
+    expected_failures: Sequence[ExpectedFailure],
+) -> list[RequirementResult]:
+    expected = {x.requirement: x for x in expected_failures}
+    results = []
+    for requirement in REQUIREMENTS:
+        skip = requirement_applies(requirement.id, requirement.capability, harness)
+        checks = harness.checks[requirement.id]
+        reproducer, trace = evidence.get(requirement.id, (None, None))
+        if skip is not None:
+            verdict, reason = Verdict.SKIP, skip
+        elif requirement.id in findings:
+            verdict, reason = Verdict.FAIL, str(findings[requirement.id][0].message)
+        elif errors.get(requirement.scope.value) or errors.get("shutdown"):
+            verdict = Verdict.ERROR
+            reason = errors.get(requirement.scope.value) or errors["shutdown"]
+        elif requirement.scope.value == "delivery" and errors:
+            verdict, reason = Verdict.ERROR, next(iter(errors.values()))
+        elif checks == 0:
+            verdict = Verdict.ERROR
+            reason = "never exercised: no generated step reached a check of this requirement"
+        else:
+            verdict, reason = Verdict.PASS, ""
+        declared = expected.get(requirement.id)
+        if declared is not None and verdict is Verdict.FAIL:
+            verdict, reason = Verdict.XFAIL, f"expected failure: {declared.reason}"
+        elif declared is not None and verdict is Verdict.PASS:
+            verdict = Verdict.XPASS
+            reason = f"declared as an expected failure ({declared.reason}) but passed"
+        results.append(RequirementResult(
+            requirement=requirement.id, level=requirement.level.value, verdict=verdict,
+            reason=reason, checks=checks, violations=findings.get(requirement.id, ()),
+            reproducer=reproducer, trace=trace,
+        ))  # fmt: skip
+    return results
+
+
+def _exit_code(results: Sequence[RequirementResult]) -> int:
+    for result in results:
+        if result.verdict in (Verdict.ERROR, Verdict.XPASS):
+            return 1
+        if result.verdict is Verdict.FAIL and result.level == Level.MUST.value:
+            return 1
+    return 0
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _provenance(adapter: Adapter, profile: str, run_settings: RunSettings) -> dict[str, Any]:
+    info = adapter.info
+    return {
+        "tool": "identity-conformance",
+        "tool_version": _version(),
+        "hypothesis_version": hypothesis.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "datetime": _now(),
+        "adapter": info.name,
+        "sdk_name": info.sdk_name,
+        "sdk_version": info.sdk_version,
+        "profile": profile,
+        "settings": run_settings.to_json(),
+    }
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("identity-conformance")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def load_trace(path: str | Path) -> dict[str, Any]:
+    """Read a JSON trace written on a failure; raise naming what is wrong with it."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        msg = f"cannot read trace {str(path)!r}: {exc}. Pass a trace JSON file written by `run --report-dir`."
+        raise InvalidInputError(msg) from exc
+    if not isinstance(data, dict) or data.get("format") != "identity-conformance-trace/1":
+        msg = (
+            f"{str(path)!r} is not an identity-conformance trace (got {describe(data)[:120]}). "
+            "Pass a file from the traces/ folder of a report directory."
+        )
+        raise InvalidInputError(msg)
+    return data

@@ -1,0 +1,103 @@
+"""What one run shares across Hypothesis examples: the adapter, the collector, the tallies.
+
+The adapter is built once per run and reused by every example, as applications use an
+SDK: one long-lived instance. Examples get fresh storage keys, so state that leaks from
+one example into the next is exactly the carry-over the suite exists to find.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import attrs
+
+from conformance._adapter import Adapter, AdapterInfo
+from conformance._collector import Collector
+from conformance._errors import AdapterFailedError
+from conformance._violations import Violation
+from simulator import Profile
+
+T = TypeVar("T")
+
+
+class StepTimeoutError(AdapterFailedError):
+    """An adapter call did not return within the per-step timeout."""
+
+
+@attrs.define
+class Harness:
+    """Shared state of one conformance run."""
+
+    adapter: Adapter
+    collector: Collector
+    profile: Profile
+    step_timeout: float = 10.0
+    ignore: frozenset[str] = frozenset()
+    """Requirements already reported; the machine notes but does not raise for them."""
+    examples: int = 0
+    steps: int = 0
+    rule_counts: Counter[str] = attrs.Factory(Counter)
+    checks: Counter[str] = attrs.Factory(Counter)
+    """How many times each requirement was actually evaluated."""
+    found: dict[tuple[str, str], Violation] = attrs.Factory(dict)
+    last_failing_trace: list[dict[str, Any]] | None = None
+    last_failing_machine: str | None = None
+    on_step: Callable[[str], None] | None = None
+
+    @property
+    def info(self) -> AdapterInfo:
+        """The adapter's declaration."""
+        return self.adapter.info
+
+    def new_example(self) -> str:
+        """A storage-key prefix unique to the next example."""
+        self.examples += 1
+        return f"x{self.examples}-"
+
+    def count_rule(self, name: str) -> None:
+        """Tally one executed rule step."""
+        self.steps += 1
+        self.rule_counts[name] += 1
+        if self.on_step is not None:
+            self.on_step(name)
+
+    def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call the adapter; a crash or a hang past the step timeout becomes an ERROR."""
+        try:
+            with _deadline(self.step_timeout, what):
+                return fn(*args, **kwargs)
+        except AdapterFailedError:
+            raise
+        except Exception as exc:
+            msg = f"adapter {self.info.name!r} raised {type(exc).__name__} in {what}: {exc}"
+            raise AdapterFailedError(msg) from exc
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float, what: str) -> Iterator[None]:
+    """Interrupt a hung call with SIGALRM where that is possible (main thread, POSIX)."""
+    usable = (
+        seconds > 0
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        msg = f"{what} did not return within {seconds:g} s (per-step timeout)"
+        raise StepTimeoutError(msg)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -1,0 +1,242 @@
+"""The loopback HTTP front end: real SDKs deliver here and the collector records what arrived.
+
+A werkzeug development server runs in a daemon thread on ``127.0.0.1`` (an ephemeral port
+by default). Each request is decoded by :func:`conformance._wire.decode_request` and the
+events go to :meth:`Collector.ingest`. The server never crashes on a request: malformed
+input gets the :class:`WireError` status, an armed fault gets 503 (after the events were
+recorded: a lost acknowledgement), anything unexpected gets 500, and every reason is
+logged on the ``conformance.collector`` logger.
+"""
+
+from __future__ import annotations
+
+import collections
+import ipaddress
+import json
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Final
+
+import attrs
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from conformance._errors import ConformanceError, DeliveryFailedError
+from conformance._wire import MAX_BODY_BYTES, WireError, decode_request
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from types import TracebackType
+
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from typing_extensions import Self
+
+    from conformance._collector import Collector
+
+logger = logging.getLogger("conformance.collector")
+
+_RECORDS_KEPT: Final = 1000
+_POLL_SECONDS: Final = 0.05
+_CORS_HEADERS: Final = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+}
+
+
+class RemoteHostError(ConformanceError, ValueError):
+    """The collector was asked to listen on a non-loopback address without ``allow_remote``."""
+
+
+class CollectorBindError(ConformanceError, OSError):
+    """The collector could not listen on the requested host and port."""
+
+
+@attrs.frozen
+class RequestRecord:
+    """What one HTTP request to the collector was and how it was answered."""
+
+    method: str
+    path: str
+    status: int
+    events: int
+    """How many canonical events the request decoded to (0 when it was rejected)."""
+    bytes: int
+    """Body size as received, before any gunzip."""
+    reason: str
+    """Empty on success; the error message otherwise."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@attrs.define
+class HttpCollector:
+    """Serve a :class:`Collector` over HTTP on a loopback port, in a background thread.
+
+    ``with HttpCollector(collector) as http:`` starts it and sets ``collector.url``; the
+    block's end stops it. ``port=0`` picks a free port. Binding to anything but a loopback
+    address is refused unless ``allow_remote=True``.
+    """
+
+    collector: Collector
+    host: str = "127.0.0.1"
+    port: int = 0
+    allow_remote: bool = False
+    max_bytes: int = MAX_BODY_BYTES
+    _server: BaseWSGIServer | None = attrs.field(default=None, init=False)
+    _thread: threading.Thread | None = attrs.field(default=None, init=False)
+    _url: str | None = attrs.field(default=None, init=False)
+    _records: collections.deque[RequestRecord] = attrs.field(
+        factory=lambda: collections.deque(maxlen=_RECORDS_KEPT), init=False
+    )
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        """Refuse a non-loopback host before anything is bound."""
+        if not self.allow_remote and not _is_loopback(self.host):
+            msg = (
+                f"refusing to serve the collector on non-loopback host {self.host!r}: SDK "
+                f"traffic would be reachable from the network. Use host='127.0.0.1', or pass "
+                f"allow_remote=True if you really mean it."
+            )
+            raise RemoteHostError(msg, self.host)
+
+    @property
+    def url(self) -> str | None:
+        """Base URL (``http://127.0.0.1:PORT``) while running, else ``None``."""
+        return self._url
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is serving."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    @property
+    def requests(self) -> tuple[RequestRecord, ...]:
+        """The most recent requests (at most 1000), oldest first; a snapshot."""
+        with self._lock:
+            return tuple(self._records)
+
+    def start(self) -> str:
+        """Bind, serve in a daemon thread, set ``collector.url`` and return the base URL.
+
+        Calling it again while running returns the same URL.
+        """
+        if self._url is not None:
+            return self._url
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        try:
+            server = make_server(self.host, self.port, self._wsgi, threaded=True)
+        except OSError as exc:
+            msg = f"cannot serve the collector on {self.host!r} port {self.port}: {exc}"
+            raise CollectorBindError(msg) from exc
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": _POLL_SECONDS},
+            name=f"conformance-collector-{server.server_port}",
+            daemon=True,
+        )
+        thread.start()
+        shown_host = f"[{self.host}]" if ":" in self.host else self.host
+        self._server, self._thread = server, thread
+        self._url = f"http://{shown_host}:{server.server_port}"
+        self.collector.url = self._url
+        return self._url
+
+    def stop(self) -> None:
+        """Stop serving, close the socket and clear ``collector.url``; safe to call twice."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = self._url = None
+        if server is None:
+            return
+        server.shutdown()
+        if thread is not None:
+            thread.join()
+        server.server_close()
+        self.collector.url = None
+
+    def __enter__(self) -> Self:
+        """Start serving."""
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop serving."""
+        self.stop()
+
+    def _wsgi(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        response = self._respond(Request(environ))
+        response.headers.update(_CORS_HEADERS)
+        return response(environ, start_response)
+
+    def _respond(self, request: Request) -> Response:
+        method, path = request.method, request.path
+        size = events = 0
+        reason = ""
+        try:
+            length = request.content_length
+            if length is not None and length > self.max_bytes:
+                msg = f"Content-Length {length} exceeds the collector's limit of {self.max_bytes}"
+                raise WireError(msg, 413)  # noqa: TRY301 - one handler for every rejection
+            body = request.stream.read(self.max_bytes + 1)
+            size = len(body)
+            decoded = decode_request(
+                method,
+                path,
+                dict(request.headers),
+                body,
+                request.query_string.decode("utf-8", "replace"),
+                max_bytes=self.max_bytes,
+            )
+            events = len(decoded.events)
+            if decoded.events:
+                self.collector.ingest(list(decoded.events))
+            response = Response(
+                decoded.reply, status=decoded.status, content_type=decoded.content_type
+            )
+        except WireError as exc:
+            reason = exc.reason
+            logger.warning("rejected %s %s with %d: %s", method, path, exc.status, reason)
+            response = _error_response(exc.status, reason)
+        except DeliveryFailedError as exc:
+            reason = str(exc)
+            logger.info("answered %s %s with 503 after recording it: %s", method, path, reason)
+            response = _error_response(503, reason)
+        except Exception as exc:  # the collector must outlive any request
+            reason = f"internal collector error: {type(exc).__name__}: {exc}"
+            logger.exception("failed on %s %s", method, path)
+            response = _error_response(500, reason)
+        record = RequestRecord(method, path, response.status_code, events, size, reason)
+        with self._lock:
+            self._records.append(record)
+        return response
+
+
+def _error_response(status: int, reason: str) -> Response:
+    return Response(json.dumps({"error": reason}), status=status, content_type="application/json")
+
+
+def run_forever(http: HttpCollector) -> None:
+    """Serve ``http`` in the foreground until KeyboardInterrupt, then stop it; prints nothing."""
+    http.start()
+    try:
+        while http.running:
+            time.sleep(_POLL_SECONDS * 4)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        http.stop()

@@ -1,0 +1,87 @@
+"""The built-in adapter around the reference SDK, delivering in-process to the collector."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from conformance._adapter import AdapterInfo, AdapterKind
+from conformance._collector import Collector
+from conformance._errors import DeliveryFailedError
+from simulator import DeliveryError, Event, ReferenceClient, ReferenceSDK, get_profile
+
+REFERENCE_CAPABILITIES = frozenset({"alias", "group", "persistence", "reset", "retries", "threads"})
+
+
+class ReferenceAdapter:
+    """The reference SDK as an adapter: passes under every profile, by construction and by test."""
+
+    def __init__(self, collector: Collector, profile: str = "seed", seed: int = 0) -> None:
+        self.profile = get_profile(profile)
+        self.collector = collector
+        self.sdk = ReferenceSDK(profile=self.profile, seed=seed, deliver=self._deliver)
+        capabilities = REFERENCE_CAPABILITIES
+        if not self.profile.alias_supported:
+            capabilities = capabilities - {"alias"}
+        self._info = AdapterInfo(
+            name="reference",
+            kind=AdapterKind.BOTH,
+            profile=self.profile.name,
+            sdk_name="identity-conformance reference SDK",
+            sdk_version=_own_version(),
+            capabilities=capabilities,
+            description="The reference simulator's SDK; correct under every profile.",
+        )
+
+    @property
+    def info(self) -> AdapterInfo:
+        """What this adapter declares."""
+        return self._info
+
+    def _deliver(self, events: list[Event]) -> None:
+        try:
+            self.collector.ingest(events)
+        except DeliveryFailedError as exc:
+            raise DeliveryError(str(exc)) from exc
+
+    def open_client(self, storage_key: str) -> ReferenceClient:
+        """A reference client on ``storage_key``."""
+        return self.sdk.open_client(storage_key)
+
+    def track(
+        self,
+        event: str,
+        properties: Mapping[str, Any],
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+    ) -> None:
+        """Server-side track."""
+        self.sdk.server.track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
+
+    def identify(
+        self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any]
+    ) -> None:
+        """Server-side identify."""
+        self.sdk.server.identify(user_id, traits, anonymous_id=anonymous_id)
+
+    def alias(self, *, previous_id: str, user_id: str) -> None:
+        """Server-side alias."""
+        self.sdk.server.alias(previous_id, user_id)
+
+    def flush(self) -> None:
+        """Deliver everything pending."""
+        self.sdk.flush()
+
+    def shutdown(self) -> None:
+        """Flush; nothing else to release."""
+        self.sdk.flush()
+
+
+def _own_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("identity-conformance")
+    except PackageNotFoundError:
+        return "0+unknown"

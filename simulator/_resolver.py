@@ -1,0 +1,112 @@
+"""Downstream identity resolution: which person each event is attributed to.
+
+Three link mechanisms (``SEMANTICS.md`` 1.3), one rule for all of them: an event that
+names a user belongs to that user, and two identified users are never merged.
+
+- ``both_ids``: an event carrying a user id and an anonymous id links them.
+- ``merge_event``: an identify, alias or merge event names the previous (anonymous)
+  distinct id; a merge whose previous id is itself an identified user is refused.
+- ``device_map``: an event with a device id and a user id maps the device to the user;
+  an anonymous device event belongs to the last user seen on the device before it.
+
+An anonymous event belongs to the first user its anonymous key is linked to at or after
+the event (the seed: "when a user is identified the anonymous events are associated
+with the identified user"); with ``device_map``, to the last user linked before it first.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from simulator._profiles import Link
+from simulator._records import Event, Kind
+
+
+@attrs.frozen
+class Person:
+    """The resolution of one event: an identified user, or an anonymous key."""
+
+    user_id: str | None
+    anonymous_key: str | None = None
+
+    @property
+    def identified(self) -> bool:
+        """Whether the event belongs to an identified user."""
+        return self.user_id is not None
+
+    def __str__(self) -> str:
+        return f"user {self.user_id!r}" if self.user_id else f"anonymous {self.anonymous_key!r}"
+
+
+def anonymous_key(event: Event, link: Link) -> str | None:
+    """The id that a backend with ``link`` uses to join this event's anonymous history."""
+    if link is Link.BOTH_IDS:
+        return event.anonymous_id
+    if link is Link.DEVICE_MAP:
+        return event.device_id
+    if event.distinct_id is not None and event.distinct_id != event.user_id:
+        return event.distinct_id
+    return None
+
+
+@attrs.define
+class Resolver:
+    """Feed events in arrival order (any batching); ask for each event's person."""
+
+    link: Link
+    events: list[Event] = attrs.Factory(list)
+
+    def feed(self, events: Iterable[Event]) -> None:
+        """Add a batch of events; resolution depends only on the whole sequence."""
+        self.events.extend(events)
+
+    def resolve(self) -> list[Person]:
+        """The person of every event fed so far, in the order fed."""
+        return resolve(self.events, self.link)
+
+
+def _links(events: Sequence[Event], link: Link) -> dict[str, list[tuple[int, str]]]:
+    """Per anonymous key, the (position, user) pairs that link it, in order."""
+    identified = {e.user_id for e in events if e.user_id is not None}
+    links: dict[str, list[tuple[int, str]]] = {}
+    for position, event in enumerate(events):
+        user = event.user_id
+        if user is None:
+            continue
+        if link is Link.MERGE_EVENT:
+            previous = event.previous_id
+            if event.kind in (Kind.IDENTIFY, Kind.ALIAS, Kind.MERGE) and previous is not None:
+                if previous not in identified:  # two identified users never merge
+                    links.setdefault(previous, []).append((position, user))
+            continue
+        key = anonymous_key(event, link)
+        if key is not None:
+            links.setdefault(key, []).append((position, user))
+    return links
+
+
+def resolve(events: Sequence[Event], link: Link) -> list[Person]:
+    """The person of each event in ``events`` under ``link``."""
+    links = _links(events, link)
+    positions = {key: [p for p, _ in pairs] for key, pairs in links.items()}
+    people: list[Person] = []
+    for position, event in enumerate(events):
+        if event.user_id is not None:
+            people.append(Person(event.user_id))
+            continue
+        key = anonymous_key(event, link)
+        pairs = links.get(key) if key is not None else None
+        if not pairs or key is None:
+            people.append(Person(None, key))
+            continue
+        at = bisect.bisect_left(positions[key], position)
+        if link is Link.DEVICE_MAP and at > 0:
+            people.append(Person(pairs[at - 1][1]))
+        elif at < len(pairs):
+            people.append(Person(pairs[at][1]))
+        else:
+            people.append(Person(None, key))
+    return people
