@@ -103,8 +103,13 @@ def run(
     expected_failures: Sequence[ExpectedFailure] = (),
     handlers: Iterable[Handler] = (),
     collector: Collector | None = None,
+    stop_on: frozenset[str] = frozenset(),
 ) -> RunFinished:
-    """Run every applicable machine against the adapter and return the verdicts."""
+    """Run every applicable machine against the adapter and return the verdicts.
+
+    ``stop_on``: stop looking as soon as one of these requirements fails (the mutant
+    sweep uses it; requirements not reached then report ERROR "never exercised").
+    """
     if not callable(adapter_factory):
         msg = (
             f"adapter_factory must be a callable taking a Collector (got "
@@ -116,7 +121,8 @@ def run(
     for handler in handlers:
         handler.start()
     try:
-        return _run(adapter_factory, profile, run_settings, expected_failures, handlers, collector)
+        return _run(adapter_factory, profile, run_settings, expected_failures, handlers, collector,
+                    stop_on)
     finally:
         for handler in handlers:
             handler.shutdown()
@@ -129,6 +135,7 @@ def _run(
     expected_failures: Sequence[ExpectedFailure],
     handlers: list[Handler],
     collector: Collector | None,
+    stop_on: frozenset[str] = frozenset(),
 ) -> RunFinished:
     started = time.perf_counter()
 
@@ -153,6 +160,8 @@ def _run(
     errors: dict[str, str] = {}
     try:
         for machine in build_machines(harness):
+            if stop_on & set(findings):
+                break
             name = machine.machine_name  # type: ignore[attr-defined]
             last_progress = [0]
 
@@ -164,7 +173,8 @@ def _run(
 
             harness.on_step = progress
             steps_before, examples_before = harness.steps, harness.examples
-            error = _run_machine(machine, name, harness, run_settings, findings, evidence, emit)
+            error = _run_machine(machine, name, harness, run_settings, findings, evidence, emit,
+                                 stop_on)
             if error is not None:
                 errors[name] = error
             emit(MachineFinished(name, harness.steps - steps_before,
@@ -196,10 +206,13 @@ def _run_machine(
     findings: dict[str, tuple[Violation, ...]],
     evidence: dict[str, tuple[str, dict[str, Any]]],
     emit: Callable[[Any], None],
+    stop_on: frozenset[str] = frozenset(),
 ) -> str | None:
     found: set[str] = set()
+    started = time.perf_counter()
     for _ in range(MAX_ROUNDS):
         harness.ignore = frozenset(found)
+        harness.first_failure_example = None
         if run_settings.seed is not None:
             machine = hypothesis.seed(run_settings.seed)(machine)
         try:
@@ -215,7 +228,11 @@ def _run_machine(
                 findings[requirement] = mine
                 evidence[requirement] = (reproducer, trace)
             found |= new
-            emit(ViolationFound(name, tuple(failure.violations), reproducer, trace))
+            emit(ViolationFound(name, tuple(failure.violations), reproducer, trace,
+                                examples=harness.first_failure_example or harness.examples,
+                                seconds=round(time.perf_counter() - started, 3)))
+            if stop_on & found:
+                return None
         except AdapterFailedError as exc:
             trace = _trace(harness, name)
             reproducer = render_reproducer(trace, [])

@@ -65,6 +65,10 @@ class ViolationFound:
     violations: tuple[Violation, ...]
     reproducer: str
     trace: dict[str, Any]
+    examples: int = 0
+    """Examples run by the whole run when the failure was first seen."""
+    seconds: float = 0.0
+    """Seconds since the run started when the failure was reported (after shrinking)."""
 
 
 @attrs.frozen

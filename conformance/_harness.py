@@ -48,6 +48,8 @@ class Harness:
     last_failing_trace: list[dict[str, Any]] | None = None
     last_failing_machine: str | None = None
     on_step: Callable[[str], None] | None = None
+    first_failure_example: int | None = None
+    """The example count when the current round first saw a violation (before shrinking)."""
 
     @property
     def info(self) -> AdapterInfo:

@@ -95,6 +95,8 @@ class _Base(RuleBasedStateMachine):
 
     def _raise_if_violated(self) -> None:
         if self.violations:
+            if self.h.first_failure_example is None:
+                self.h.first_failure_example = self.h.examples
             self.h.last_failing_trace = list(self.trace)
             self.h.last_failing_machine = self.machine_name
             found, self.violations = self.violations, []
