@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime
+import datetime as dt
 import json
 import platform
 import sys
@@ -162,7 +162,7 @@ def _run(
         for machine in build_machines(harness):
             if stop_on & set(findings):
                 break
-            name = machine.machine_name  # type: ignore[attr-defined]
+            name = machine.machine_name
             last_progress = [0]
 
             def progress(rule: str, name: str = name, last: list[int] = last_progress) -> None:
@@ -216,7 +216,7 @@ def _run_machine(
         if run_settings.seed is not None:
             machine = hypothesis.seed(run_settings.seed)(machine)
         try:
-            run_state_machine_as_test(machine, settings=run_settings.hypothesis_settings())
+            run_state_machine_as_test(machine, settings=run_settings.hypothesis_settings())  # type: ignore[no-untyped-call]
         except ConformanceFailure as failure:
             new = {v.requirement for v in failure.violations} - found
             if not new:
@@ -229,7 +229,7 @@ def _run_machine(
                 evidence[requirement] = (reproducer, trace)
             found |= new
             emit(ViolationFound(name, tuple(failure.violations), reproducer, trace,
-                                examples=harness.first_failure_example or harness.examples,
+                                examples=harness.detection_example(),
                                 seconds=round(time.perf_counter() - started, 3)))
             if stop_on & found:
                 return None
@@ -343,7 +343,7 @@ def _exit_code(results: Sequence[RequirementResult]) -> int:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _provenance(adapter: Adapter, profile: str, run_settings: RunSettings) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from conformance._requirements import BY_ID
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 
 @attrs.frozen
@@ -66,5 +66,6 @@ def load_expected_failures(path: str | Path) -> tuple[ExpectedFailure, ...]:
         if unknown:
             msg = f"entry {i} of {str(path)!r} has unknown keys {sorted(unknown)}; allowed: requirement, reason, reproducer, url."
             raise InvalidInputError(msg)
+        assert isinstance(requirement, str)
         out.append(ExpectedFailure(requirement, reason, str(entry.get("reproducer", "")), str(entry.get("url", ""))))
     return tuple(out)

@@ -56,6 +56,10 @@ class Harness:
         """The adapter's declaration."""
         return self.adapter.info
 
+    def detection_example(self) -> int:
+        """How many examples ran before the current round first saw a violation."""
+        return self.examples if self.first_failure_example is None else self.first_failure_example
+
     def new_example(self) -> str:
         """A storage-key prefix unique to the next example."""
         self.examples += 1
@@ -92,7 +96,7 @@ def _deadline(seconds: float, what: str) -> Iterator[None]:
         yield
         return
 
-    def expire(signum: int, frame: object) -> None:
+    def expire(signum: int, frame: object) -> None:  # noqa: ARG001  (signal handler signature)
         msg = f"{what} did not return within {seconds:g} s (per-step timeout)"
         raise StepTimeoutError(msg)
 

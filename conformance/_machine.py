@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hypothesis import note
-from hypothesis.control import currently_in_test_context
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 from hypothesis.stateful import RuleBasedStateMachine, rule
 
 from conformance import _strategies as gen
@@ -117,7 +117,7 @@ class _Base(RuleBasedStateMachine):
         expected = self.model.flush()
         seqs, self.expected_seqs = self.expected_seqs, []
         observed = self.h.collector.drain()
-        self._check_window(list(zip(seqs, expected)), observed, fault=fault)
+        self._check_window(list(zip(seqs, expected, strict=True)), observed, fault=fault)
         self.window_calls = {}
         self._raise_if_violated()
 
@@ -204,6 +204,7 @@ class _Base(RuleBasedStateMachine):
 
     def after_window(self, pairs: list[tuple[int, Event, list[Event]]]) -> None:
         """Checks over the whole history, after each flush."""
+        del pairs
 
     # -- shared rules --------------------------------------------------------------------------
     @rule()
@@ -529,7 +530,7 @@ class ClientMachine(_Base):
         if self.h.profile.ordered_delivery:
             self._check("delivery.order.per-client")
             last: dict[str | None, int] = {}
-            for seq, want, copies in sorted(
+            for seq, want, _copies in sorted(
                 (p for p in pairs if p[2]), key=lambda p: self._arrival[id(p[2][0])]
             ):
                 if seq < last.get(want.source, 0):
@@ -720,10 +721,8 @@ class ServerMachine(_Base):
             want_keys = set(payload_want[0]) | set(payload_want[1])
             if threaded:
                 requirement = "server.threads.isolated"
-            elif any(set(c.get("traits", {})) & (got_keys - want_keys) for c in earlier):
-                requirement = "server.state.no-carry-over"
-            elif any(set(c.get("properties", {})) & (got_keys - want_keys) for c in earlier
-                     if c.get("properties") is not None) and not self._was_shared(seq):
+            elif any(set(c.get("traits", {})) & (got_keys - want_keys) for c in earlier) or (any(set(c.get("properties", {})) & (got_keys - want_keys) for c in earlier
+                     if c.get("properties") is not None) and not self._was_shared(seq)):
                 requirement = "server.state.no-carry-over"
             self._violate(requirement, f"the event of step {seq} carried another payload",
                           expected=payload_want, observed=payload_got, step=seq)
@@ -756,6 +755,7 @@ class ServerMachine(_Base):
 
     def after_window(self, pairs: list[tuple[int, Event, list[Event]]]) -> None:
         """Both ids on one call link them downstream."""
+        del pairs
         self._check("server.ids.both-link")
         ordered = sorted(range(len(self.history_observed)), key=lambda i: self.history_observed[i][0])
         expected = resolve([self.history_expected[i] for i in ordered], self.h.profile.link
@@ -786,25 +786,27 @@ def build_machines(harness: Harness) -> list[type[_Base]]:
     if info.kind.client:
         ns: dict[str, Any] = {"harness": harness}
         if "reset" in caps:
-            ns["reset"] = rule(device=gen.devices)(ClientMachine._reset)
+            ns["reset"] = rule(device=gen.devices)(ClientMachine._reset)  # noqa: SLF001
         if "persistence" in caps:
-            ns["reopen"] = rule(device=gen.devices)(ClientMachine._reopen)
+            ns["reopen"] = rule(device=gen.devices)(ClientMachine._reopen)  # noqa: SLF001
         if "alias" in caps and harness.profile.alias_supported:
-            ns["alias"] = rule(device=gen.devices, new_id=gen.users)(ClientMachine._alias)
+            ns["alias"] = rule(device=gen.devices, new_id=gen.users)(ClientMachine._alias)  # noqa: SLF001
         if "retries" in caps:
-            ns["lose_next_delivery_ack"] = rule()(ClientMachine._lose_ack)
+            ns["lose_next_delivery_ack"] = rule()(ClientMachine._lose_ack)  # noqa: SLF001
         machines.append(type("ClientMachine", (ClientMachine,), ns))
     if info.kind.server:
         ns = {"harness": harness}
         if "threads" in caps:
-            ns["concurrent_calls"] = rule(count=st.integers(2, 6))(ServerMachine._threads)
+            ns["concurrent_calls"] = rule(count=st.integers(2, 6))(ServerMachine._threads)  # noqa: SLF001
         if "retries" in caps:
-            ns["lose_next_delivery_ack"] = rule()(ServerMachine._lose_ack)
+            ns["lose_next_delivery_ack"] = rule()(ServerMachine._lose_ack)  # noqa: SLF001
         machines.append(type("ServerMachine", (ServerMachine,), ns))
     return machines
 
 
-def requirement_applies(requirement_id: str, capability: str | None, harness: Harness) -> str | None:
+def requirement_applies(  # noqa: PLR0911  (one reason per early return)
+    requirement_id: str, capability: str | None, harness: Harness
+) -> str | None:
     """``None`` if the requirement applies to the adapter, else the reason it is skipped."""
     info = harness.info
     scope = requirement_id.split(".", 1)[0]

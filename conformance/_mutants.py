@@ -93,11 +93,11 @@ def _client_mutant(wrapper: type[_ClientWrapper]) -> type[_MutantAdapter]:
 # -- client mutants ---------------------------------------------------------------------------
 class _ResetKeepsUser(_ClientWrapper):
     def reset(self) -> None:
-        state = self.inner._state  # noqa: SLF001
+        state = self.inner._state
         user = state.user_id
         self.inner.reset()
         state.user_id = user
-        self.inner._refresh()  # noqa: SLF001
+        self.inner._refresh()
 
 
 mutant("mutant-reset-keeps-user", "client.reset.forgets-user",
@@ -106,8 +106,8 @@ mutant("mutant-reset-keeps-user", "client.reset.forgets-user",
 
 class _AnonymousIdPerEvent(_ClientWrapper):
     def track(self, name: str, properties: Mapping[str, Any]) -> None:
-        self.inner._state.anonymous_id = self.adapter.sdk.ids.new_id()  # noqa: SLF001
-        self.inner._refresh()  # noqa: SLF001
+        self.inner._state.anonymous_id = self.adapter.sdk.ids.new_id()
+        self.inner._refresh()
         self.inner.track(name, properties)
 
 

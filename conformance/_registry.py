@@ -58,14 +58,14 @@ def _builtin_entries() -> list[AdapterEntry]:
                      factory=ReferenceAdapter)  # fmt: skip
     ]
     for mutant in MUTANTS:
-        entries.append(AdapterEntry(
+        entries.append(AdapterEntry(  # noqa: PERF401  (readable per-kind blocks)
             mutant.name, "both" if mutant.scope == "both" else mutant.scope, "seed",
             installed=True, mutant=True, expected_violation=mutant.breaks,
             description=mutant.bug, origin="built-in mutant",
             factory=functools.partial(mutant.factory),
         ))  # fmt: skip
     for sdk in SDK_ADAPTERS:
-        entries.append(AdapterEntry(
+        entries.append(AdapterEntry(  # noqa: PERF401  (readable per-kind blocks)
             sdk.name, sdk.kind, sdk.profile,
             installed=importlib.util.find_spec(sdk.module) is not None,
             mutant=False, expected_violation=None, description=sdk.description,
@@ -98,7 +98,7 @@ def _plugin_entries() -> list[AdapterEntry]:
 
 
 def _broken(name: str, exc: Exception) -> Callable[..., Any]:
-    def factory(*args: Any, **kwargs: Any) -> Any:
+    def factory(*args: Any, **kwargs: Any) -> Any:  # noqa: ARG001  (any factory signature)
         msg = f"adapter {name!r} could not be loaded: {exc}"
         raise UnknownAdapterError(msg)
 

@@ -28,7 +28,7 @@ def replay(
     collector = Collector()
     sdk = check_adapter(factory(collector), factory)
     harness = Harness(sdk, collector, get_profile(profile or sdk.info.profile))
-    classes = {cls.machine_name: cls for cls in build_machines(harness)}  # type: ignore[attr-defined]
+    classes = {cls.machine_name: cls for cls in build_machines(harness)}
     if machine not in classes:
         msg = f"machine {describe(machine)} does not apply to adapter {sdk.info.name!r}; use one of {sorted(classes)}."
         raise InvalidInputError(msg)

@@ -116,9 +116,9 @@ def markdown_summary(finished: RunFinished) -> str:
     for r in finished.results:
         note = r.reason.replace("|", "\\|").replace("\n", " ")[:160]
         lines.append(f"| `{r.requirement}` | {r.level} | {_MARK[r.verdict]} | {r.checks} | {note} |")
-    failing = [r for r in finished.results if r.reproducer and r.verdict is not Verdict.PASS]
-    for r in failing:
-        lines += ["", f"## {r.requirement}", "", "```python", r.reproducer.rstrip(), "```"]
+    for r in finished.results:
+        if r.reproducer and r.verdict is not Verdict.PASS:
+            lines += ["", f"## {r.requirement}", "", "```python", r.reproducer.rstrip(), "```"]
     return "\n".join(lines) + "\n"
 
 
@@ -138,14 +138,14 @@ class ConsoleWriter:
         if isinstance(event, RunStarted):
             settings = ", ".join(f"{k}={v}" for k, v in event.settings.items())
             print(f"identity-conformance: adapter {event.info.name!r} ({event.info.sdk_name} "
-                  f"{event.info.sdk_version}), profile {event.profile!r}, {settings}", file=out)  # noqa: T201
+                  f"{event.info.sdk_version}), profile {event.profile!r}, {settings}", file=out)
         elif isinstance(event, ProgressReported):
-            print(f"  ... {event.machine}: {event.steps} steps, {event.examples} examples", file=out)  # noqa: T201
+            print(f"  ... {event.machine}: {event.steps} steps, {event.examples} examples", file=out)
         elif isinstance(event, ViolationFound):
             found = sorted({v.requirement for v in event.violations})
-            print(f"  found in the {event.machine} machine: {', '.join(found)}", file=out)  # noqa: T201
+            print(f"  found in the {event.machine} machine: {', '.join(found)}", file=out)
         elif isinstance(event, AdapterErrored):
-            print(f"  ERROR in the {event.machine} machine: {event.message}", file=out)  # noqa: T201
+            print(f"  ERROR in the {event.machine} machine: {event.message}", file=out)
         elif isinstance(event, RunFinished):
             self._table(event)
 
@@ -154,15 +154,15 @@ class ConsoleWriter:
         width = max(len(r.requirement) for r in event.results)
         for r in event.results:
             reason = f"  {r.reason[:100]}" if r.reason and r.verdict is not Verdict.PASS else ""
-            print(f"  {r.requirement:<{width}}  {r.level:<6}  {r.verdict.value:<5}{reason}", file=out)  # noqa: T201
+            print(f"  {r.requirement:<{width}}  {r.level:<6}  {r.verdict.value:<5}{reason}", file=out)
         counts: dict[str, int] = {}
         for r in event.results:
             counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
         summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
-        print(f"{summary} in {event.seconds} s; exit code {event.exit_code}", file=out)  # noqa: T201
+        print(f"{summary} in {event.seconds} s; exit code {event.exit_code}", file=out)
         failing = [r for r in event.results if r.verdict in (Verdict.FAIL, Verdict.ERROR) and r.reproducer]
         if failing:
-            print(f"\nReproducer for {failing[0].requirement}:\n{failing[0].reproducer}", file=out)  # noqa: T201
+            print(f"\nReproducer for {failing[0].requirement}:\n{failing[0].reproducer}", file=out)
 
     def shutdown(self) -> None:
         """Flush the stream."""

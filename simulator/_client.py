@@ -68,6 +68,11 @@ class ReferenceClient:
         return f"ReferenceClient(key={self.key!r}, profile={self.profile.name!r})"
 
     # -- identity as the wire shows it -------------------------------------------------
+    _user_id: str | None
+    _anonymous_id: str | None
+    _device_id: str | None
+    _distinct_id: str | None
+
     def _refresh(self) -> None:
         """Recompute the four wire id columns from the stored identity (off the hot path)."""
         state, model = self._state, self.profile.id_model

@@ -41,7 +41,8 @@ def snapshot(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     copied = dict(value)
     for item in copied.values():
         if type(item) not in _SCALARS:
-            return _deep_copy(copied)  # type: ignore[return-value]
+            deep: Mapping[str, Any] = _deep_copy(copied)
+            return deep
     return copied
 
 

@@ -78,9 +78,9 @@ def _links(events: Sequence[Event], link: Link) -> dict[str, list[tuple[int, str
             continue
         if link is Link.MERGE_EVENT:
             previous = event.previous_id
-            if event.kind in (Kind.IDENTIFY, Kind.ALIAS, Kind.MERGE) and previous is not None:
-                if previous not in identified:  # two identified users never merge
-                    links.setdefault(previous, []).append((position, user))
+            merges = event.kind in (Kind.IDENTIFY, Kind.ALIAS, Kind.MERGE) and previous is not None
+            if merges and previous not in identified:  # two identified users never merge
+                links.setdefault(previous, []).append((position, user))  # type: ignore[arg-type]
             continue
         key = anonymous_key(event, link)
         if key is not None:

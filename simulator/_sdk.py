@@ -27,7 +27,7 @@ class ReferenceSDK:
     [None, 'user-42']
     """
 
-    profile: Profile = attrs.field(default="seed", converter=get_profile)
+    profile: Profile = attrs.field(default="seed", converter=get_profile)  # type: ignore[assignment]  # a name converts to its Profile
     seed: int = 0
     deliver: Callable[[list[Event]], None] | None = attrs.field(default=None, repr=False)
     outbox: Outbox = attrs.field(init=False, repr=False)
