@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="random seed; without it the run is derandomized and reproducible")  # fmt: skip
     run.add_argument("--step-timeout", type=float, default=None,
                      help="seconds an adapter call may take before it is an ERROR (default: 10)")  # fmt: skip
+    run.add_argument("--fail-fast", action="store_true",
+                     help="stop once a MUST requirement fails, i.e. once exit code 1 is certain "
+                     "(quicker; rules not reached yet show ERROR)")  # fmt: skip
     run.add_argument("--report-dir", type=Path, default=None,
                      help="write report.json, summary.md and traces/ here")  # fmt: skip
     run.add_argument("--expected-failures", type=Path, default=None,
@@ -115,7 +118,11 @@ def _run(args: argparse.Namespace) -> int:
     handlers: list[object] = [ConsoleWriter(sys.stdout)]
     if args.report_dir is not None:
         handlers.append(ReportDirWriter(args.report_dir))
-    result = run(factory, profile=args.profile, run_settings=settings,
+    from conformance._requirements import REQUIREMENTS, Level  # noqa: PLC0415
+
+    must = frozenset(r.id for r in REQUIREMENTS if r.level is Level.MUST)
+    stop_on = must if args.fail_fast else frozenset()
+    result = run(factory, profile=args.profile, run_settings=settings, stop_on=stop_on,
                  expected_failures=expected, handlers=handlers)  # type: ignore[arg-type]  # fmt: skip
     if args.report_dir is not None:
         print(f"report written to {args.report_dir}/report.json and summary.md")

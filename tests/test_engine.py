@@ -1,0 +1,131 @@
+"""Tests for conformance._engine: verdicts, exit codes and ERROR handling."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from conformance import (
+    AdapterFailedError,
+    Collector,
+    ExpectedFailure,
+    InvalidAdapterError,
+    InvalidInputError,
+    RunSettings,
+    Verdict,
+    load_adapter,
+    run,
+)
+from conformance._reference import ReferenceAdapter
+from simulator import PROFILES
+
+FAST = RunSettings(max_examples=15, step_count=15)
+
+
+def _verdicts(result: Any) -> dict[str, Verdict]:
+    return {r.requirement: r.verdict for r in result.results}
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_reference_passes_under_every_profile(profile: str) -> None:
+    """The reference SDK gets exit code 0 and no FAIL or ERROR verdict under each profile."""
+    result = run(load_adapter("reference", profile), profile=profile)
+    bad = {k: v for k, v in _verdicts(result).items() if v in (Verdict.FAIL, Verdict.ERROR)}
+    assert bad == {}
+    assert result.exit_code == 0
+
+
+def test_every_applicable_requirement_is_exercised() -> None:
+    """With the default budget every non-skipped requirement is checked at least once."""
+    result = run(load_adapter("reference", "segment"), profile="segment")
+    for r in result.results:
+        assert r.verdict is Verdict.SKIP or r.checks > 0, r.requirement
+
+
+def test_mutant_fails_with_its_requirement_and_exit_code_1() -> None:
+    """A planted reset bug is reported as a FAIL of client.reset.forgets-user, exit code 1."""
+    result = run(load_adapter("mutant-reset-keeps-user"),
+                 stop_on=frozenset({"client.reset.forgets-user"}))
+    assert _verdicts(result)["client.reset.forgets-user"] is Verdict.FAIL
+    assert result.exit_code == 1
+    failing = next(r for r in result.results if r.requirement == "client.reset.forgets-user")
+    assert failing.reproducer is not None
+    assert "('reset', {'device':" in failing.reproducer
+
+
+def test_expected_failure_turns_fail_into_xfail_and_stale_one_fails_the_run() -> None:
+    """A declared failure that happens is XFAIL; a declared failure that passes is XPASS, exit 1."""
+    declared = [ExpectedFailure("client.reset.forgets-user", "known bug")]
+    result = run(load_adapter("mutant-reset-keeps-user"),
+                 expected_failures=declared, stop_on=frozenset({"client.reset.forgets-user"}))
+    assert _verdicts(result)["client.reset.forgets-user"] is Verdict.XFAIL
+    stale = run(load_adapter("reference"), run_settings=FAST, expected_failures=declared)
+    assert _verdicts(stale)["client.reset.forgets-user"] is Verdict.XPASS
+    assert stale.exit_code == 1
+
+
+class _Crashing(ReferenceAdapter):
+    def track(self, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+
+class _Hanging(ReferenceAdapter):
+    def flush(self) -> None:
+        time.sleep(30)
+
+
+def test_crashing_adapter_is_an_error_never_a_pass() -> None:
+    """An adapter whose server track raises gets ERROR verdicts and exit code 1."""
+    result = run(_Crashing, run_settings=FAST)
+    verdicts = _verdicts(result)
+    assert verdicts["server.ids.exactly-as-given"] is Verdict.ERROR
+    assert result.exit_code == 1
+
+
+def test_hanging_adapter_times_out_into_an_error() -> None:
+    """A flush that hangs past the per-step timeout becomes an ERROR, not a hang."""
+    settings = RunSettings(max_examples=2, step_count=3, step_timeout=0.3)
+    result = run(_Hanging, run_settings=settings)
+    assert Verdict.ERROR in set(_verdicts(result).values())
+    assert result.exit_code == 1
+
+
+def test_factory_returning_garbage_is_rejected() -> None:
+    """A factory that does not return an Adapter raises InvalidAdapterError naming the value."""
+    with pytest.raises(InvalidAdapterError, match="42 of type int"):
+        run(lambda collector: 42)
+
+
+def test_non_callable_factory_is_rejected() -> None:
+    """Passing an instance instead of a factory names its type and the fix."""
+    with pytest.raises(InvalidAdapterError, match="Pass the class itself"):
+        run("reference")  # type: ignore[arg-type]
+
+
+def test_factory_that_raises_is_an_adapter_error() -> None:
+    """A factory that crashes is reported as AdapterFailedError."""
+
+    def broken(collector: Collector) -> Any:
+        raise OSError("cannot connect")
+
+    with pytest.raises(AdapterFailedError, match="cannot connect"):
+        run(broken)
+
+
+@pytest.mark.parametrize("bad", [0, -1, "10", 1.5])
+def test_bad_settings_name_the_value(bad: object) -> None:
+    """RunSettings rejects a non-positive or non-int budget, naming value and type."""
+    with pytest.raises(InvalidInputError, match=type(bad).__name__):
+        RunSettings(max_examples=bad)  # type: ignore[arg-type]
+
+
+def test_runs_are_reproducible() -> None:
+    """Two derandomized runs of a mutant give the same verdicts and the same reproducer."""
+    one = run(load_adapter("mutant-reset-keeps-user"),
+              stop_on=frozenset({"client.reset.forgets-user"}))
+    two = run(load_adapter("mutant-reset-keeps-user"),
+              stop_on=frozenset({"client.reset.forgets-user"}))
+    assert _verdicts(one) == _verdicts(two)
+    assert [r.reproducer for r in one.results] == [r.reproducer for r in two.results]
