@@ -15,9 +15,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from hypothesis import note
 from hypothesis import strategies as st
-from hypothesis.control import currently_in_test_context
 from hypothesis.stateful import RuleBasedStateMachine, rule
 
 from conformance import _strategies as gen
@@ -33,6 +31,7 @@ from simulator import (
     ReferenceClient,
     ReferenceSDK,
     resolve,
+    snapshot,
 )
 
 Step = dict[str, Any]
@@ -72,10 +71,9 @@ class _Base(RuleBasedStateMachine):
     # -- bookkeeping ---------------------------------------------------------------------
     def _record(self, rule_name: str, **args: Any) -> int:
         self.seq += 1
-        self.trace.append({"rule": rule_name, "args": copy.deepcopy(args)})
+        # A snapshot, so an SDK that mutates what it is given cannot rewrite the trace.
+        self.trace.append({"rule": rule_name, "args": dict(snapshot(args))})
         self.h.count_rule(rule_name)
-        if currently_in_test_context():
-            note(f"step {self.seq}: {rule_name}({', '.join(f'{k}={v!r}' for k, v in args.items())})")
         return self.seq
 
     def _model_call(self, seq: int, fn: Callable[..., Any], *args: Any) -> None:
