@@ -1,0 +1,45 @@
+"""Tests for conformance._expected: expected-failure files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance import ExpectedFailure, InvalidInputError, load_expected_failures
+
+
+def test_valid_file_loads(tmp_path: Path) -> None:
+    """A file with requirement, reason, reproducer and url loads into records."""
+    path = tmp_path / "x.toml"
+    path.write_text(
+        '[[expected]]\nrequirement = "server.ids.at-least-one"\nreason = "sends anyway"\n'
+        'reproducer = "track(None)"\nurl = "https://example.invalid/1"\n', encoding="utf-8")
+    assert load_expected_failures(path) == (
+        ExpectedFailure("server.ids.at-least-one", "sends anyway", "track(None)",
+                        "https://example.invalid/1"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[expected]]\nrequirement = "x.y"\nreason = "r"\n', "unknown requirement 'x.y' of type str"),
+        ('[[expected]]\nrequirement = "server.ids.at-least-one"\n', "needs a non-empty 'reason'"),
+        ('[[expected]]\nrequirement = "server.ids.at-least-one"\nreason = "r"\nwhy = 1\n', "unknown keys ['why']"),
+        ("expected = 3\n", "must be an array of tables"),
+        ("not toml = = =\n", "cannot read expected-failures file"),
+    ],
+)
+def test_bad_files_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    """Malformed files raise InvalidInputError naming the bad value and what is allowed."""
+    path = tmp_path / "x.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidInputError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_expected_failures(path)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    """A path that does not exist raises InvalidInputError naming the path."""
+    with pytest.raises(InvalidInputError, match="nope.toml"):
+        load_expected_failures(tmp_path / "nope.toml")
