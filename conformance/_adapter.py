@@ -37,7 +37,7 @@ class AdapterKind(str, enum.Enum):
         return self is not AdapterKind.CLIENT
 
 
-CAPABILITIES = frozenset({"alias", "group", "persistence", "reset", "retries", "threads"})
+CAPABILITIES = frozenset({"alias", "identify", "persistence", "reset", "retries", "threads"})
 """Optional operations an adapter may declare; rules needing a missing one are skipped."""
 
 
@@ -103,7 +103,7 @@ class Adapter(Protocol):
     def identify(
         self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any]
     ) -> None:
-        """Server-side identify with the ids of this call only (server SDKs)."""
+        """Server-side identify with the ids of this call only (capability ``identify``)."""
 
     def alias(self, *, previous_id: str, user_id: str) -> None:
         """Server-side alias (capability ``alias``)."""

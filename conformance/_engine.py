@@ -156,6 +156,8 @@ def _run(
     emit(RunStarted(adapter.info, profile.name, run_settings.to_json(), _now()))
 
     findings: dict[str, tuple[Violation, ...]] = {}
+    # Declared failures are recorded but never raised, so no time goes into shrinking them.
+    declared = frozenset(x.requirement for x in expected_failures)
     evidence: dict[str, tuple[str, dict[str, Any]]] = {}
     errors: dict[str, str] = {}
     try:
@@ -174,7 +176,7 @@ def _run(
             harness.on_step = progress
             steps_before, examples_before = harness.steps, harness.examples
             error = _run_machine(machine, name, harness, run_settings, findings, evidence, emit,
-                                 stop_on)
+                                 stop_on, declared)
             if error is not None:
                 errors[name] = error
             emit(MachineFinished(name, harness.steps - steps_before,
@@ -207,11 +209,12 @@ def _run_machine(
     evidence: dict[str, tuple[str, dict[str, Any]]],
     emit: Callable[[Any], None],
     stop_on: frozenset[str] = frozenset(),
+    declared: frozenset[str] = frozenset(),
 ) -> str | None:
     found: set[str] = set()
     started = time.perf_counter()
     for _ in range(MAX_ROUNDS):
-        harness.ignore = frozenset(found)
+        harness.ignore = frozenset(found) | declared
         harness.first_failure_example = None
         if run_settings.seed is not None:
             machine = hypothesis.seed(run_settings.seed)(machine)
@@ -300,6 +303,11 @@ def _verdicts(
     expected_failures: Sequence[ExpectedFailure],
 ) -> list[RequirementResult]:
     expected = {x.requirement: x for x in expected_failures}
+    seen: dict[str, list[Violation]] = {}
+    for violation in harness.found.values():
+        seen.setdefault(violation.requirement, []).append(violation)
+    for requirement_id, violations in seen.items():
+        findings.setdefault(requirement_id, tuple(violations[:5]))
     results = []
     for requirement in REQUIREMENTS:
         skip = requirement_applies(requirement.id, requirement.capability, harness)

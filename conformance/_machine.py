@@ -28,6 +28,7 @@ from simulator import (
     IdentifyOther,
     IdModel,
     Kind,
+    Link,
     ReferenceClient,
     ReferenceSDK,
     resolve,
@@ -35,6 +36,8 @@ from simulator import (
 )
 
 Step = dict[str, Any]
+EXAMPLE_STRIDE = 100_000
+"""Markers are example * stride + step; steps per example stay far below the stride."""
 
 
 def step_number(event: Event) -> int | None:
@@ -56,6 +59,7 @@ class _Base(RuleBasedStateMachine):
         super().__init__()
         self.h = self.harness
         self.prefix = self.h.new_example()
+        self.example = self.h.examples
         self.model = ReferenceSDK(profile=self.h.profile, seed=self.h.examples)
         self.trace: list[Step] = []
         self.seq = 0
@@ -75,6 +79,19 @@ class _Base(RuleBasedStateMachine):
         self.trace.append({"rule": rule_name, "args": dict(snapshot(args))})
         self.h.count_rule(rule_name)
         return self.seq
+
+    def mark(self, seq: int) -> int:
+        """The wire marker of step ``seq``: unique across the run's examples.
+
+        A late delivery from an earlier example then cannot pass for a call of this one.
+        """
+        return self.example * EXAMPLE_STRIDE + seq
+
+    def seq_of(self, marker: int | None) -> int | None:
+        """The step number of a marker of this example, else ``None``."""
+        if marker is None or marker // EXAMPLE_STRIDE != self.example:
+            return None
+        return marker % EXAMPLE_STRIDE
 
     def _model_call(self, seq: int, fn: Callable[..., Any], *args: Any) -> None:
         before = len(self.model.outbox.pending)
@@ -191,9 +208,15 @@ class _Base(RuleBasedStateMachine):
                       expected=want, observed=None, step=seq)
 
     def _unexpected(self, event: Event) -> None:
+        marker = step_number(event)
+        if marker is not None and self.seq_of(marker) is None:
+            self._violate("delivery.exactly-once",
+                          "an event of an earlier example arrived late, after its flush had returned",
+                          expected=None, observed=event)
+            return
         self._violate("delivery.exactly-once",
                       "an event arrived that no call produced",
-                      expected=None, observed=event, step=step_number(event))
+                      expected=None, observed=event, step=self.seq_of(marker))
 
     # -- hooks for the concrete machines ---------------------------------------------------
     def compare(self, seq: int, want: Event, got: Event) -> None:
@@ -263,7 +286,7 @@ class ClientMachine(_Base):
         """Track an event with a fresh properties dict."""
         seq = self._record("track", device=device, name=name, properties=properties)
         model, sdk = self._client(device)
-        marked = f"{name}{gen.MARKER}{seq}"
+        marked = f"{name}{gen.MARKER}{self.mark(seq)}"
         self._model_call(seq, model.track, marked, properties)
         self.h.call("track()", sdk.track, marked, properties)
 
@@ -272,7 +295,7 @@ class ClientMachine(_Base):
         """Track with the one properties dict the caller keeps reusing, changing it after."""
         seq = self._record("track_reused_object", device=device, name=name, key=key, value=value)
         model, sdk = self._client(device)
-        marked = f"{name}{gen.MARKER}{seq}"
+        marked = f"{name}{gen.MARKER}{self.mark(seq)}"
         self._model_call(seq, model.track, marked, self.shared)
         self.h.call("track()", sdk.track, marked, self.shared)
         self.shared[key] = value
@@ -286,7 +309,7 @@ class ClientMachine(_Base):
         seq = self._record("identify", device=device, user_id=user_id, traits=traits)
         model, sdk = self._client(device)
         previous = model.user_id
-        marked = {**traits, gen.TRAIT_MARKER: seq}
+        marked = {**traits, gen.TRAIT_MARKER: self.mark(seq)}
         self._check("client.identify.emits-per-profile")
         self._model_call(seq, model.identify, user_id, marked)
         self.h.call("identify()", sdk.identify, user_id, marked)
@@ -305,7 +328,7 @@ class ClientMachine(_Base):
         """identify(None) or identify('') must be refused, and nothing sent."""
         seq = self._record("identify_without_user", device=device, user_id=user_id, traits=traits)
         _, sdk = self._client(device)
-        marked = {**traits, gen.TRAIT_MARKER: seq}
+        marked = {**traits, gen.TRAIT_MARKER: self.mark(seq)}
         self._check("client.identify.requires-user-id")
         try:
             with contextlib.ExitStack():
@@ -510,7 +533,7 @@ class ClientMachine(_Base):
         super()._missing(seq, want)
 
     def _unexpected(self, event: Event) -> None:
-        number = step_number(event)
+        number = self.seq_of(step_number(event))
         if number is not None and self.window_calls.get(number, {}).get("refused"):
             self._violate("client.identify.requires-user-id",
                           f"identify without a user id (step {number}) still sent an event",
@@ -581,6 +604,7 @@ class ServerMachine(_Base):
         super().__init__()
         self.shared: dict[str, Any] = {"plan": "free", "items": [1]}
         self.calls: dict[int, dict[str, Any]] = {}
+        self.threaded: set[int] = set()
 
     def _ids(self, user_id: str | None, anonymous_id: str | None) -> dict[str, str | None]:
         return {"user_id": user_id, "anonymous_id": anonymous_id}
@@ -598,7 +622,7 @@ class ServerMachine(_Base):
 
     def _server_track(self, seq: int, name: str, properties: dict[str, Any],
                       user_id: str | None, anonymous_id: str | None) -> None:  # fmt: skip
-        marked = f"{name}{gen.MARKER}{seq}"
+        marked = f"{name}{gen.MARKER}{self.mark(seq)}"
         self.calls[seq] = {"kind": "track", "properties": copy.deepcopy(properties),
                            **self._ids(user_id, anonymous_id)}  # fmt: skip
         self._model_call(seq, lambda: self.model.server.track(
@@ -625,15 +649,13 @@ class ServerMachine(_Base):
         if isinstance(nested, list):
             nested.append(seq)
 
-    @rule(user_id=gen.users | st.none(), anonymous_id=gen.anonymous_ids | st.none(),
-          traits=gen.traits)  # fmt: skip
-    def identify(self, user_id: str | None, anonymous_id: str | None,
+    def _identify(self, user_id: str | None, anonymous_id: str | None,
                  traits: dict[str, Any]) -> None:  # fmt: skip
         """Server identify; it must change nothing for later calls."""
         if user_id is None and anonymous_id is None:
             user_id = gen.USERS[0]
         seq = self._record("identify", user_id=user_id, anonymous_id=anonymous_id, traits=traits)
-        marked = {**traits, gen.TRAIT_MARKER: seq}
+        marked = {**traits, gen.TRAIT_MARKER: self.mark(seq)}
         self.calls[seq] = {"kind": "identify", "traits": dict(traits),
                            **self._ids(user_id, anonymous_id)}  # fmt: skip
         self._model_call(seq, lambda: self.model.server.identify(
@@ -648,7 +670,7 @@ class ServerMachine(_Base):
         self._check("server.ids.at-least-one")
         self.window_calls[seq] = {"refused": True}
         try:
-            self.h.adapter.track(f"{name}{gen.MARKER}{seq}", {}, user_id=None, anonymous_id=None)
+            self.h.adapter.track(f"{name}{gen.MARKER}{self.mark(seq)}", {}, user_id=None, anonymous_id=None)
         except Exception:  # noqa: BLE001  (any clear refusal is a refusal)
             return
         self._violate("server.ids.at-least-one",
@@ -656,23 +678,24 @@ class ServerMachine(_Base):
                       expected="an exception", observed="returned normally", step=seq)
 
     def _threads(self, count: int) -> None:
-        seq = self._record("concurrent_calls", count=count)
+        self._record("concurrent_calls", count=count)
         calls = []
         for i in range(count):
-            sub = seq * 1000 + i
-            calls.append((sub, f"u-thread-{i}", f"anon-thread-{i}"))
+            self.seq += 1
+            self.threaded.add(self.seq)
+            calls.append((self.seq, f"u-thread-{i}", f"anon-thread-{i}"))
         for sub, user, anon in calls:
             self.calls[sub] = {"kind": "track", "properties": {"thread": sub},
                                **self._ids(user, anon)}  # fmt: skip
             self._model_call(sub, lambda sub=sub, user=user, anon=anon: self.model.server.track(
-                f"threaded{gen.MARKER}{sub}", {"thread": sub}, user_id=user, anonymous_id=anon))
+                f"threaded{gen.MARKER}{self.mark(sub)}", {"thread": sub}, user_id=user, anonymous_id=anon))
         errors: list[BaseException] = []
         barrier = threading.Barrier(count)
 
         def worker(sub: int, user: str, anon: str) -> None:
             try:
                 barrier.wait(timeout=self.h.step_timeout)
-                self.h.adapter.track(f"threaded{gen.MARKER}{sub}", {"thread": sub},
+                self.h.adapter.track(f"threaded{gen.MARKER}{self.mark(sub)}", {"thread": sub},
                                      user_id=user, anonymous_id=anon)  # fmt: skip
             except BaseException as exc:  # noqa: BLE001  (reported below as an adapter error)
                 errors.append(exc)
@@ -699,15 +722,14 @@ class ServerMachine(_Base):
         self._check("server.ids.exactly-as-given")
         self._check("server.state.no-carry-over")
         self._check("server.state.identify-changes-nothing")
-        threaded = seq >= 1000
-        if (want.user_id, want.anonymous_id) != (got.user_id, got.anonymous_id):
+        threaded = seq in self.threaded
+        if self._ids_differ(want, got):
             requirement = self._classify_ids(seq, got)
             if threaded:
                 requirement = "server.threads.isolated"
             self._violate(requirement, f"the {want.kind.value} event of step {seq} carried other ids",
                           expected={"user_id": want.user_id, "anonymous_id": want.anonymous_id},
-                          observed={"user_id": got.user_id, "anonymous_id": got.anonymous_id},
-                          step=seq)
+                          observed=_wire_ids(got), step=seq)
         payload_want = (dict(want.properties), {k: v for k, v in want.traits.items()
                                                 if k != gen.TRAIT_MARKER})
         payload_got = (dict(got.properties), {k: v for k, v in got.traits.items()
@@ -728,9 +750,15 @@ class ServerMachine(_Base):
     def _was_shared(self, seq: int) -> bool:
         return any(step["rule"] == "track_reused_object" for step in self.trace[seq - 1:seq])
 
+    def _ids_differ(self, want: Event, got: Event) -> bool:
+        """Dual-id SDKs must put each id in its own field; one-id models must carry the same set."""
+        if self.h.profile.id_model is IdModel.DUAL:
+            return (want.user_id, want.anonymous_id) != (got.user_id, got.anonymous_id)
+        return {want.user_id, want.anonymous_id} - {None} != set(_wire_ids(got).values())
+
     def _classify_ids(self, seq: int, got: Event) -> str:
         earlier = sorted((s, c) for s, c in self.calls.items() if s < seq)
-        observed = {got.user_id, got.anonymous_id} - {None}
+        observed = set(_wire_ids(got).values())
         for _, call in reversed(earlier):
             if observed & {call["user_id"], call["anonymous_id"]} - set(self._ids_of(seq)):
                 if call["kind"] == "identify":
@@ -743,7 +771,7 @@ class ServerMachine(_Base):
         return call.get("user_id"), call.get("anonymous_id")
 
     def _unexpected(self, event: Event) -> None:
-        number = step_number(event)
+        number = self.seq_of(step_number(event))
         if number is not None and self.window_calls.get(number, {}).get("refused"):
             self._violate("server.ids.at-least-one",
                           f"the call without ids (step {number}) still sent an event",
@@ -756,23 +784,25 @@ class ServerMachine(_Base):
         del pairs
         self._check("server.ids.both-link")
         ordered = sorted(range(len(self.history_observed)), key=lambda i: self.history_observed[i][0])
-        expected = resolve([self.history_expected[i] for i in ordered], self.h.profile.link
-                           if self.h.profile.id_model is IdModel.DUAL else _dual_link())
-        observed = resolve([self.history_observed[i][1] for i in ordered], self.h.profile.link
-                           if self.h.profile.id_model is IdModel.DUAL else _dual_link())
+        # The model's calls are dual-id; the SDK's wire is resolved with its own link mechanism.
+        expected = resolve([self.history_expected[i] for i in ordered], Link.BOTH_IDS)
+        observed = resolve([self.history_observed[i][1] for i in ordered], self.h.profile.link)
         for k, i in enumerate(ordered):
+            seq = self.history_observed[i][0]
+            if self._ids_of(seq)[0] is not None:
+                continue  # a call naming its user is checked by server.ids.exactly-as-given
             if expected[k].user_id != observed[k].user_id:
-                seq = self.history_observed[i][0]
                 self._violate("server.ids.both-link",
                               f"downstream, the event of step {seq} resolves to {observed[k]} "
                               f"instead of {expected[k]}",
                               expected=str(expected[k]), observed=str(observed[k]), step=seq)
 
 
-def _dual_link() -> Any:
-    from simulator import Link  # noqa: PLC0415
-
-    return Link.BOTH_IDS
+def _wire_ids(event: Event) -> dict[str, str]:
+    """Every id field an event carries on the wire."""
+    fields = {"user_id": event.user_id, "anonymous_id": event.anonymous_id,
+              "distinct_id": event.distinct_id, "device_id": event.device_id}  # fmt: skip
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -794,6 +824,10 @@ def build_machines(harness: Harness) -> list[type[_Base]]:
         machines.append(type("ClientMachine", (ClientMachine,), ns))
     if info.kind.server:
         ns = {"harness": harness}
+        if "identify" in caps:
+            ns["identify"] = rule(user_id=gen.users | st.none(),
+                                  anonymous_id=gen.anonymous_ids | st.none(),
+                                  traits=gen.traits)(ServerMachine._identify)  # noqa: SLF001
         if "threads" in caps:
             ns["concurrent_calls"] = rule(count=st.integers(2, 6))(ServerMachine._threads)  # noqa: SLF001
         if "retries" in caps:
@@ -822,6 +856,8 @@ def requirement_applies(  # noqa: PLR0911  (one reason per early return)
     if (requirement_id == "client.reset.forgets-traits"
             and profile.identify_emits is IdentifyEmits.NEVER):
         return f"profile {profile.name!r} puts no traits on client events"
+    if requirement_id == "delivery.order.per-client" and not info.kind.client:
+        return "per-client order is a client-SDK rule"
     if requirement_id == "delivery.order.per-client" and not profile.ordered_delivery:
         return f"profile {profile.name!r} does not promise order"
     return None

@@ -10,7 +10,7 @@ from conformance._collector import Collector
 from conformance._errors import DeliveryFailedError
 from simulator import DeliveryError, Event, ReferenceClient, ReferenceSDK, get_profile
 
-REFERENCE_CAPABILITIES = frozenset({"alias", "group", "persistence", "reset", "retries", "threads"})
+REFERENCE_CAPABILITIES = frozenset({"alias", "identify", "persistence", "reset", "retries", "threads"})
 
 
 class ReferenceAdapter:

@@ -202,7 +202,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "server.state.identify-changes-nothing", Level.MUST,
         "An identify call changes nothing for later calls.",
-        core=True, source=_S_SERVER_EVERY,
+        core=True, source=_S_SERVER_EVERY, capability="identify",
     ),
     Requirement(
         "server.arguments.not-retained", Level.MUST,
