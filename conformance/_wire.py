@@ -750,7 +750,7 @@ def _snowplow_event(raw: Any, where: str, source: str) -> Event:
     ``uid`` → ``user_id``, ``duid`` → ``anonymous_id``, ``tnuid`` (the network user id)
     → ``device_id``, ``eid`` → ``message_id``, ``dtm`` → ``timestamp``. ``se`` is TRACK
     named ``se_ac`` with properties category/label/property/value (``value`` as a float);
-    ``ue`` is TRACK named by the inner schema with the inner ``data`` as properties;
+    ``ue`` is TRACK named by the inner schema's name segment, with the inner ``data`` as properties;
     ``pv`` is PAGE named by ``url``; any other ``e`` is TRACK named by ``e``.
     """
     fields = _object(raw, where, "a JSON object of tracker fields")
@@ -805,7 +805,17 @@ def _snowplow_self_describing(fields: dict[str, Any], where: str) -> tuple[str, 
         outer = _parse_json(plain, f"{where}.ue_pr")
     inner_where = f"{where}.ue.data"
     inner = _object(_object(outer, f"{where}.ue").get("data"), inner_where)
-    return _required_str(inner, "schema", inner_where), _dict(inner, "data", inner_where)
+    schema = _required_str(inner, "schema", inner_where)
+    return _schema_name(schema), _dict(inner, "data", inner_where)
+
+
+def _schema_name(schema: str) -> str:
+    """``iglu:vendor/name/jsonschema/1-0-0`` names the event ``name`` (Snowplow's own reading)."""
+    body = schema.removeprefix("iglu:")
+    parts = body.split("/")
+    if len(parts) >= 4 and parts[-2] == "jsonschema":
+        return "/".join(parts[1:-2])
+    return schema
 
 
 # --- routing -------------------------------------------------------------------------
