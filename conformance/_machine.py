@@ -29,6 +29,7 @@ from simulator import (
     IdModel,
     Kind,
     Link,
+    Person,
     ReferenceClient,
     ReferenceSDK,
     resolve,
@@ -725,7 +726,8 @@ class ServerMachine(_Base):
         threaded = seq in self.threaded
         if self._ids_differ(want, got):
             requirement = self._classify_ids(seq, got)
-            if threaded:
+            foreign = set(_wire_ids(got).values()) - {want.user_id, want.anonymous_id}
+            if threaded and foreign:
                 requirement = "server.threads.isolated"
             self._violate(requirement, f"the {want.kind.value} event of step {seq} carried other ids",
                           expected={"user_id": want.user_id, "anonymous_id": want.anonymous_id},
@@ -749,6 +751,12 @@ class ServerMachine(_Base):
 
     def _was_shared(self, seq: int) -> bool:
         return any(step["rule"] == "track_reused_object" for step in self.trace[seq - 1:seq])
+
+    def _same_person(self, want: Person, got: Person) -> bool:
+        """One-id wire models cannot tell a user id from an anonymous one: compare the id."""
+        if self.h.profile.id_model is IdModel.DUAL:
+            return want.user_id == got.user_id
+        return (want.user_id or want.anonymous_key) == (got.user_id or got.anonymous_key)
 
     def _ids_differ(self, want: Event, got: Event) -> bool:
         """Dual-id SDKs must put each id in its own field; one-id models must carry the same set."""
@@ -789,9 +797,9 @@ class ServerMachine(_Base):
         observed = resolve([self.history_observed[i][1] for i in ordered], self.h.profile.link)
         for k, i in enumerate(ordered):
             seq = self.history_observed[i][0]
-            if self._ids_of(seq)[0] is not None:
-                continue  # a call naming its user is checked by server.ids.exactly-as-given
-            if expected[k].user_id != observed[k].user_id:
+            if self._ids_of(seq)[0] is not None or expected[k].user_id is None:
+                continue  # only anonymous calls that a later call links are this rule's
+            if not self._same_person(expected[k], observed[k]):
                 self._violate("server.ids.both-link",
                               f"downstream, the event of step {seq} resolves to {observed[k]} "
                               f"instead of {expected[k]}",

@@ -217,7 +217,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "server.ids.both-link", Level.SHOULD,
-        "A call with both ids links them: the anonymous id's other events resolve to the user.",
+        "A call with both ids links them: the anonymous id's earlier anonymous events resolve "
+        "to the user.",
         core=True, source=_S_SERVER_ANON,
     ),
     # -- delivery -------------------------------------------------------------------------

@@ -103,7 +103,9 @@ class ReferenceClient:
     # -- operations ------------------------------------------------------------------------
     def track(self, name: str, properties: Mapping[str, Any] | None = None) -> None:
         """Record an event on behalf of whoever is current now."""
-        if type(name) is not str or not name or self.closed:
+        if type(name) is not str or not name or self.closed or (
+            properties is not None and type(properties) is not dict
+        ):
             self._reject_track(name, properties)
         self._queue.append(
             (

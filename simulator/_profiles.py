@@ -129,19 +129,19 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             name="amplitude",
-            description="Amplitude: device_id plus optional user_id; setUserId emits nothing; the "
-            "backend maps device to user; reset regenerates the device id.",
+            description="Amplitude: device_id plus optional user_id; the seed's identify is "
+            "setUserId plus identify(), whose $identify event carries both ids; the backend maps "
+            "device to user; reset regenerates the device id.",
             id_model=IdModel.DEVICE_USER,
             link=Link.DEVICE_MAP,
-            identify_emits=IdentifyEmits.NEVER,
             identify_other=IdentifyOther.SWITCH,
             source="SEMANTICS.md 2.3, 5.6",
         ),
         Profile(
             name="snowplow",
             description="Snowplow: user id (uid) and domain user id (duid) on every event; no "
-            "identify event, no alias; the backend joins the ids.",
-            identify_emits=IdentifyEmits.NEVER,
+            "identify call, so the seed's identify is recorded as an event carrying both ids; no "
+            "alias; the backend joins the ids.",
             identify_other=IdentifyOther.SWITCH,
             source="SEMANTICS.md 5.7",
         ),
