@@ -330,6 +330,7 @@ def _verdicts(
         declared = expected.get(requirement.id)
         if declared is not None and verdict is Verdict.FAIL:
             verdict, reason = Verdict.XFAIL, f"expected failure: {declared.reason}"
+            reproducer = reproducer or declared.reproducer or None
         elif declared is not None and verdict is Verdict.PASS:
             verdict = Verdict.XPASS
             reason = f"declared as an expected failure ({declared.reason}) but passed"

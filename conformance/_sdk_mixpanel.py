@@ -1,0 +1,122 @@
+"""The server adapter for ``mixpanel`` (mixpanel-python).
+
+Mixpanel's server API names a person by one ``distinct_id`` that ``track`` takes
+positionally (SEMANTICS.md 5.5). The adapter's documented mapping:
+
+* **ids**: ``distinct_id`` = ``user_id`` if given, else ``anonymous_id``. When both are
+  given, ``user_id`` wins and the anonymous id is **not sent**: the only ways to carry it
+  are Mixpanel's reserved ``$device_id``/``$user_id`` properties (which would mean
+  rewriting the caller's properties) or a separate ``alias``/``merge`` call. When neither
+  is given, ``distinct_id=None`` is passed as is (the SDK then decides what to do).
+* ``track(event, properties, ...)`` is ``Mixpanel.track(distinct_id, event, properties)``;
+* ``identify(..., traits=)`` is ``people_set(distinct_id, traits)``, the server-side
+  profile update (``/engage`` with ``$set``);
+* ``alias(previous_id=, user_id=)`` is ``Mixpanel.alias(user_id, previous_id)``.
+  ``Mixpanel.alias`` ignores the configured consumer and always builds a default
+  ``Consumer()`` aimed at the vendor's host; the adapter swaps ``mixpanel.Consumer`` for
+  the duration of the call so that the request goes to the collector (SEMANTICS.md 5.5).
+
+The caller's dicts are passed as given. One ``Mixpanel`` object with a plain ``Consumer``
+whose four URLs point at the collector: every call is one synchronous POST made in the
+calling thread, and a failure raises ``MixpanelException``. There is nothing to flush. No
+``retries`` capability (the SDK mounts its retry adapter for ``https://`` only, so the
+plain-http collector gets exactly one attempt) and no ``threads`` (mixpanel-python
+documents no thread safety; its consumer shares one ``requests`` session).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from conformance._adapter import AdapterInfo, AdapterKind
+from conformance._collector import Collector
+from conformance._sdk_adapters import collector_url, distribution_version
+
+DISTRIBUTION = "mixpanel"
+TOKEN = "identity-conformance-token"  # noqa: S105  (a dummy project token for the loopback collector)
+TIMEOUT_SECONDS = 5
+
+_ALIAS_LOCK = threading.Lock()
+"""Serialises the temporary swap of ``mixpanel.Consumer`` during ``alias``."""
+
+
+def distinct_id_for(user_id: str | None, anonymous_id: str | None) -> str | None:
+    """The adapter's id mapping: the user id if given, else the anonymous id (maybe None)."""
+    return user_id if user_id is not None else anonymous_id
+
+
+class MixpanelAdapter:
+    """mixpanel-python's ``Mixpanel`` with a loopback ``Consumer``."""
+
+    def __init__(self, collector: Collector) -> None:
+        self._sdk: Any = importlib.import_module("mixpanel")  # the SDK is optional: import it here
+        self.collector = collector
+        self.url, self._http = collector_url(collector)
+        self.consumer = self._consumer(self._sdk.Consumer)
+        self.client = self._sdk.Mixpanel(TOKEN, consumer=self.consumer)
+        self._info = AdapterInfo(
+            name="sdk-mixpanel",
+            kind=AdapterKind.SERVER,
+            profile="mixpanel",
+            sdk_name=DISTRIBUTION,
+            sdk_version=distribution_version(DISTRIBUTION),
+            capabilities=frozenset({"alias", "identify"}),
+            description="mixpanel.Mixpanel with a plain Consumer; distinct_id = user id, else anonymous id.",
+        )
+
+    def _consumer(self, consumer_class: Any) -> Any:
+        """A plain ``Consumer`` whose four endpoint URLs are the collector's."""
+        return consumer_class(
+            events_url=f"{self.url}/track", people_url=f"{self.url}/engage",
+            groups_url=f"{self.url}/groups", import_url=f"{self.url}/import",
+            request_timeout=TIMEOUT_SECONDS, retry_limit=1,
+        )  # fmt: skip
+
+    @property
+    def info(self) -> AdapterInfo:
+        """What this adapter declares."""
+        return self._info
+
+    def open_client(self, storage_key: str) -> Any:
+        """Not available: mixpanel-python is a server SDK."""
+        msg = f"sdk-mixpanel is a server SDK; it has no client to open on {storage_key!r}"
+        raise NotImplementedError(msg)
+
+    def track(
+        self,
+        event: str,
+        properties: Mapping[str, Any],
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+    ) -> None:
+        """``Mixpanel.track`` with ``distinct_id`` = the user id, else the anonymous id."""
+        self.client.track(distinct_id_for(user_id, anonymous_id), event, properties)
+
+    def identify(
+        self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any]
+    ) -> None:
+        """``people_set`` with ``distinct_id`` = the user id, else the anonymous id."""
+        self.client.people_set(distinct_id_for(user_id, anonymous_id), traits)
+
+    def alias(self, *, previous_id: str, user_id: str) -> None:
+        """``Mixpanel.alias(user_id, previous_id)``, its private consumer aimed at the collector."""
+        sdk = self._sdk
+        with _ALIAS_LOCK:
+            original = sdk.Consumer
+            sdk.Consumer = lambda: self._consumer(original)
+            try:
+                self.client.alias(user_id, previous_id)
+            finally:
+                sdk.Consumer = original
+
+    def flush(self) -> None:
+        """Nothing to do: a plain ``Consumer`` sends inside every call."""
+
+    def shutdown(self) -> None:
+        """Stop the collector this adapter started, if any."""
+        if self._http is not None:
+            self._http.stop()

@@ -1,0 +1,111 @@
+"""The server adapter for ``posthog`` (posthog-python).
+
+PostHog's server API names a person by one ``distinct_id``; it has no separate anonymous
+id and no ``identify()`` (SEMANTICS.md 5.4). The adapter's documented mapping:
+
+* **ids**: ``distinct_id`` = ``user_id`` if given, else ``anonymous_id``. When both are
+  given, ``user_id`` wins and the anonymous id is **not sent**: a capture has no field for
+  it, and linking the two ids is PostHog's separate ``alias`` call, which the suite's
+  server calls do not include. When neither is given, ``distinct_id=None`` is passed as is
+  (the SDK then decides what to do).
+* ``track(event, properties, ...)`` is ``capture(event, distinct_id=, properties=)``;
+* ``identify(..., traits=)`` is ``set(distinct_id=, properties=traits)``, PostHog's
+  server-side way to set person properties (a ``$set`` event);
+* ``alias(previous_id=, user_id=)`` is ``alias(previous_id, distinct_id=user_id)``.
+
+The caller's dicts are passed as given. The client is built once with ``host`` = the
+collector, ``sync_mode=True`` (one POST to ``/batch/`` per call, no retry), the V0 capture
+protocol pinned (``POSTHOG_CAPTURE_MODE`` cannot switch it) and ``debug=True`` so that a
+failure raises instead of being logged and swallowed by ``@no_throw``; ``debug`` also
+sets the ``posthog`` logger to DEBUG, which the adapter turns back down to WARNING. No
+``retries`` capability (sync mode does not retry); ``threads``: PostHog documents one
+client per application, shared by its request threads.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from conformance._adapter import AdapterInfo, AdapterKind
+from conformance._collector import Collector
+from conformance._sdk_adapters import collector_url, distribution_version
+
+DISTRIBUTION = "posthog"
+API_KEY = "phc_identity_conformance"
+TIMEOUT_SECONDS = 5
+
+
+def distinct_id_for(user_id: str | None, anonymous_id: str | None) -> str | None:
+    """The adapter's id mapping: the user id if given, else the anonymous id (maybe None)."""
+    return user_id if user_id is not None else anonymous_id
+
+
+class PostHogAdapter:
+    """posthog's ``Posthog`` client in sync mode, aimed at the collector."""
+
+    def __init__(self, collector: Collector) -> None:
+        sdk = importlib.import_module("posthog")  # the SDK is optional: import it here
+        self.collector = collector
+        self.url, self._http = collector_url(collector)
+        self.client = sdk.Posthog(
+            API_KEY, host=self.url, sync_mode=True, debug=True, gzip=False,
+            max_retries=1, timeout=TIMEOUT_SECONDS, capture_mode="v0",
+        )  # fmt: skip
+        logging.getLogger("posthog").setLevel(logging.WARNING)
+        self._info = AdapterInfo(
+            name="sdk-posthog",
+            kind=AdapterKind.SERVER,
+            profile="posthog",
+            sdk_name=DISTRIBUTION,
+            sdk_version=distribution_version(DISTRIBUTION),
+            capabilities=frozenset({"alias", "identify", "threads"}),
+            description="posthog.Posthog(sync_mode=True, debug=True); distinct_id = user id, else anonymous id.",
+        )
+
+    @property
+    def info(self) -> AdapterInfo:
+        """What this adapter declares."""
+        return self._info
+
+    def open_client(self, storage_key: str) -> Any:
+        """Not available: posthog-python is a server SDK."""
+        msg = f"sdk-posthog is a server SDK; it has no client to open on {storage_key!r}"
+        raise NotImplementedError(msg)
+
+    def track(
+        self,
+        event: str,
+        properties: Mapping[str, Any],
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+    ) -> None:
+        """``capture`` with ``distinct_id`` = the user id, else the anonymous id."""
+        self.client.capture(
+            event, distinct_id=distinct_id_for(user_id, anonymous_id), properties=properties
+        )
+
+    def identify(
+        self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any]
+    ) -> None:
+        """``set`` (a ``$set`` event) with ``distinct_id`` = the user id, else the anonymous id."""
+        self.client.set(distinct_id=distinct_id_for(user_id, anonymous_id), properties=traits)
+
+    def alias(self, *, previous_id: str, user_id: str) -> None:
+        """``alias(previous_id, distinct_id=user_id)`` (a ``$create_alias`` event)."""
+        self.client.alias(previous_id, distinct_id=user_id)
+
+    def flush(self) -> None:
+        """``flush()`` (sync mode has already delivered every call)."""
+        self.client.flush()
+
+    def shutdown(self) -> None:
+        """``shutdown()``; then stop the collector this adapter started, if any."""
+        try:
+            self.client.shutdown()
+        finally:
+            if self._http is not None:
+                self._http.stop()

@@ -1,0 +1,113 @@
+"""The server adapter for ``rudder-sdk-python`` (import ``rudderstack.analytics``).
+
+RudderStack's Python SDK is a fork of Segment's (SEMANTICS.md 5.3) and maps the same way,
+one call to one SDK call, arguments passed through unchanged: ``track`` is
+``Client.track(user_id=, event=, properties=, anonymous_id=)``, ``identify`` is
+``Client.identify(user_id=, traits=, anonymous_id=)`` (the SDK puts the traits in
+``context.traits``), ``alias`` is ``Client.alias(previous_id=, user_id=)``.
+
+The client is built once with ``host`` = the collector, ``sync_mode=True`` (each call
+POSTs ``/v1/batch`` inside the call, with no retry; an HTTP error raises ``APIError``) and
+the SDK's default gzip. No ``retries`` capability: sync mode never retries. ``threads``:
+the same documented web-server use as Segment's library, one shared client.
+
+Importing the SDK runs ``load_dotenv()``, which may copy a stray ``.env`` into
+``os.environ``; the adapter restores the environment it had before the import (the SDK
+keeps whatever default host it read; the adapter always passes ``host`` explicitly).
+A sync-mode client has no consumer threads, so ``shutdown`` only flushes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from conformance._adapter import AdapterInfo, AdapterKind
+from conformance._collector import Collector
+from conformance._sdk_adapters import collector_url, distribution_version
+
+DISTRIBUTION = "rudder-sdk-python"
+WRITE_KEY = "identity-conformance"
+TIMEOUT_SECONDS = 5
+
+
+def _import_client() -> Any:
+    """Import the SDK's ``Client``, undoing any environment change its import made."""
+    saved = dict(os.environ)
+    try:
+        sdk = importlib.import_module("rudderstack.analytics")  # the SDK is optional
+    finally:
+        for key in set(os.environ) - set(saved):
+            del os.environ[key]
+        for key, value in saved.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value
+    return sdk.Client
+
+
+class RudderStackAdapter:
+    """rudder-sdk-python's ``Client`` in sync mode, aimed at the collector."""
+
+    def __init__(self, collector: Collector) -> None:
+        client_class = _import_client()
+        self.collector = collector
+        self.url, self._http = collector_url(collector)
+        self.client = client_class(
+            WRITE_KEY, host=self.url, sync_mode=True, max_retries=1, timeout=TIMEOUT_SECONDS
+        )
+        self._info = AdapterInfo(
+            name="sdk-rudderstack",
+            kind=AdapterKind.SERVER,
+            profile="rudderstack",
+            sdk_name=DISTRIBUTION,
+            sdk_version=distribution_version(DISTRIBUTION),
+            capabilities=frozenset({"alias", "identify", "threads"}),
+            description="rudderstack.analytics.Client(sync_mode=True), gzip, posting to the collector.",
+        )
+
+    @property
+    def info(self) -> AdapterInfo:
+        """What this adapter declares."""
+        return self._info
+
+    def open_client(self, storage_key: str) -> Any:
+        """Not available: rudder-sdk-python is a server SDK."""
+        msg = f"sdk-rudderstack is a server SDK; it has no client to open on {storage_key!r}"
+        raise NotImplementedError(msg)
+
+    def track(
+        self,
+        event: str,
+        properties: Mapping[str, Any],
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+    ) -> None:
+        """``Client.track`` with exactly this call's ids."""
+        self.client.track(
+            user_id=user_id, event=event, properties=properties, anonymous_id=anonymous_id
+        )
+
+    def identify(
+        self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any]
+    ) -> None:
+        """``Client.identify`` with exactly this call's ids."""
+        self.client.identify(user_id=user_id, traits=traits, anonymous_id=anonymous_id)
+
+    def alias(self, *, previous_id: str, user_id: str) -> None:
+        """``Client.alias``."""
+        self.client.alias(previous_id=previous_id, user_id=user_id)
+
+    def flush(self) -> None:
+        """``Client.flush()`` (sync mode has already delivered every call)."""
+        self.client.flush()
+
+    def shutdown(self) -> None:
+        """Flush; then stop the collector this adapter started, if any."""
+        try:
+            self.client.flush()
+        finally:
+            if self._http is not None:
+                self._http.stop()

@@ -1,0 +1,98 @@
+"""The server adapter for ``segment-analytics-python`` (import ``segment.analytics``).
+
+Mapping (SEMANTICS.md 5.2), one call to one SDK call, arguments passed through unchanged:
+
+* ``track(event, properties, user_id=, anonymous_id=)`` is
+  ``Client.track(user_id=, event=, properties=, anonymous_id=)``;
+* ``identify(user_id=, anonymous_id=, traits=)`` is ``Client.identify(...)``;
+* ``alias(previous_id=, user_id=)`` is ``Client.alias(previous_id=, user_id=)``.
+
+The client is built once, with ``host`` = the collector and ``sync_mode=True``: each call
+POSTs ``/v1/batch`` inside the call, with no retry, and a delivery error raises
+(``APIError`` or a ``requests`` exception). So the adapter declares no ``retries`` (the
+threaded mode retries, sync mode does not). ``threads``: Segment documents its server
+libraries for use in web-server controller code, one shared client for all requests.
+A sync-mode client starts no consumer threads; ``join()`` (and so ``shutdown()``) would
+fail on it, so ``shutdown`` only flushes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+from conformance._adapter import AdapterInfo, AdapterKind
+from conformance._collector import Collector
+from conformance._sdk_adapters import collector_url, distribution_version
+
+DISTRIBUTION = "segment-analytics-python"
+WRITE_KEY = "identity-conformance"
+TIMEOUT_SECONDS = 5
+
+
+class SegmentAdapter:
+    """segment-analytics-python's ``Client`` in sync mode, aimed at the collector."""
+
+    def __init__(self, collector: Collector) -> None:
+        sdk = importlib.import_module("segment.analytics")  # the SDK is optional: import it here
+        self.collector = collector
+        self.url, self._http = collector_url(collector)
+        self.client = sdk.Client(
+            WRITE_KEY, host=self.url, sync_mode=True, gzip=False,
+            max_retries=1, timeout=TIMEOUT_SECONDS,
+        )  # fmt: skip
+        self._info = AdapterInfo(
+            name="sdk-segment",
+            kind=AdapterKind.SERVER,
+            profile="segment",
+            sdk_name=DISTRIBUTION,
+            sdk_version=distribution_version(DISTRIBUTION),
+            capabilities=frozenset({"alias", "identify", "threads"}),
+            description="segment.analytics.Client(sync_mode=True) posting to the collector.",
+        )
+
+    @property
+    def info(self) -> AdapterInfo:
+        """What this adapter declares."""
+        return self._info
+
+    def open_client(self, storage_key: str) -> Any:
+        """Not available: Segment's Python library is a server SDK."""
+        msg = f"sdk-segment is a server SDK; it has no client to open on {storage_key!r}"
+        raise NotImplementedError(msg)
+
+    def track(
+        self,
+        event: str,
+        properties: Mapping[str, Any],
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+    ) -> None:
+        """``Client.track`` with exactly this call's ids."""
+        self.client.track(
+            user_id=user_id, event=event, properties=properties, anonymous_id=anonymous_id
+        )
+
+    def identify(
+        self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any]
+    ) -> None:
+        """``Client.identify`` with exactly this call's ids."""
+        self.client.identify(user_id=user_id, traits=traits, anonymous_id=anonymous_id)
+
+    def alias(self, *, previous_id: str, user_id: str) -> None:
+        """``Client.alias``."""
+        self.client.alias(previous_id=previous_id, user_id=user_id)
+
+    def flush(self) -> None:
+        """``Client.flush()`` (sync mode has already delivered every call)."""
+        self.client.flush()
+
+    def shutdown(self) -> None:
+        """Flush; then stop the collector this adapter started, if any."""
+        try:
+            self.client.flush()
+        finally:
+            if self._http is not None:
+                self._http.stop()

@@ -1,0 +1,137 @@
+"""The server adapter for ``snowplow-tracker`` (import ``snowplow_tracker``).
+
+Snowplow puts identity on a ``Subject`` and has no identify, alias or group concept
+(SEMANTICS.md 5.7). The adapter's documented mapping:
+
+* **ids**: a fresh per-event ``Subject`` with ``set_user_id(user_id)`` (``uid``) and
+  ``set_domain_user_id(anonymous_id)`` (``duid``); ``None`` is passed as is (the tracker
+  leaves a ``None`` field out of the payload). No Subject is attached to the ``Tracker``.
+* ``track(event, properties, ...)`` is ``Tracker.track(SelfDescribing(SelfDescribingJson(
+  schema, properties), event_subject=subject))``, Snowplow's event type for a custom event
+  with arbitrary properties, with ``schema`` = ``iglu:<VENDOR>/<event>/jsonschema/1-0-0``
+  (the event name is the schema's name) and the caller's dict as the event data. A new
+  ``Event`` object per call.
+* ``identify`` sends nothing: Snowplow has no identify call, and the ``snowplow`` profile
+  says identify emits no event (the user id travels on each event's Subject). The call
+  returns normally, so a suite that expects an identify event sees none arrive.
+* no alias.
+
+One ``Tracker`` with one synchronous ``Emitter`` (POST to ``/com.snowplowanalytics.
+snowplow/tp2`` on the collector) with ``batch_size=1``, so each ``track`` sends inside the
+call. ``retries``: a failed request goes back into the emitter's buffer and is retried on a
+timer (delay at most ``max_retry_delay_seconds``, 1 s here), with no attempt cap; while
+that timer is pending, ``Tracker.flush()`` returns at once without sending anything. So the
+adapter's ``flush()`` calls ``Tracker.flush()`` until the emitter's buffer
+(``event_store.size()``) stays empty across two calls (the second one waits, on the
+emitter's lock, for a send the retry timer may have in flight), polling while a retry is
+pending and giving up after ``FLUSH_DEADLINE_SECONDS``: what is still buffered then was
+neither delivered nor reported failed, and the suite sees it missing. ``threads``: the
+emitters are documented thread-safe (release 0.7.0). Importing the package calls ``logging.basicConfig()`` and sets
+its loggers to INFO, logging every request; the adapter sets them to WARNING.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from conformance._adapter import AdapterInfo, AdapterKind
+from conformance._collector import Collector
+from conformance._sdk_adapters import collector_url, distribution_version
+
+DISTRIBUTION = "snowplow-tracker"
+NAMESPACE = "identity-conformance"
+VENDOR = "dev.identity-conformance"
+TIMEOUT_SECONDS = 5
+MAX_RETRY_DELAY_SECONDS = 1
+FLUSH_DEADLINE_SECONDS = 5.0
+FLUSH_POLL_SECONDS = 0.02
+_LOGGERS = ("snowplow_tracker", "snowplow_tracker.emitters", "snowplow_tracker.snowplow")
+
+
+def schema_for(event: str) -> str:
+    """The self-describing schema URI the adapter gives ``event``."""
+    return f"iglu:{VENDOR}/{event}/jsonschema/1-0-0"
+
+
+class SnowplowAdapter:
+    """snowplow-tracker's ``Tracker`` with a synchronous ``Emitter`` aimed at the collector."""
+
+    def __init__(self, collector: Collector) -> None:
+        snowplow_tracker = importlib.import_module("snowplow_tracker")  # the SDK is optional
+        for name in _LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+        self._sdk = snowplow_tracker
+        self.collector = collector
+        self.url, self._http = collector_url(collector)
+        self.emitter = snowplow_tracker.Emitter(
+            self.url, method="post", batch_size=1, request_timeout=TIMEOUT_SECONDS,
+            max_retry_delay_seconds=MAX_RETRY_DELAY_SECONDS,
+        )  # fmt: skip
+        self.tracker = snowplow_tracker.Tracker(NAMESPACE, self.emitter)
+        self._info = AdapterInfo(
+            name="sdk-snowplow",
+            kind=AdapterKind.SERVER,
+            profile="snowplow",
+            sdk_name=DISTRIBUTION,
+            sdk_version=distribution_version(DISTRIBUTION),
+            capabilities=frozenset({"retries", "threads"}),
+            description="snowplow_tracker.Tracker + Emitter(batch_size=1); self-describing events, uid/duid.",
+        )
+
+    @property
+    def info(self) -> AdapterInfo:
+        """What this adapter declares."""
+        return self._info
+
+    def open_client(self, storage_key: str) -> Any:
+        """Not available: the adapter drives the tracker as a server SDK."""
+        msg = f"sdk-snowplow is a server SDK adapter; it has no client to open on {storage_key!r}"
+        raise NotImplementedError(msg)
+
+    def track(
+        self,
+        event: str,
+        properties: Mapping[str, Any],
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+    ) -> None:
+        """A self-describing event whose Subject carries ``uid``/``duid`` as given."""
+        sdk = self._sdk
+        subject = sdk.Subject().set_user_id(user_id).set_domain_user_id(anonymous_id)
+        data = sdk.SelfDescribingJson(schema_for(event), properties)
+        self.tracker.track(sdk.SelfDescribing(data, event_subject=subject))
+
+    def identify(
+        self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any]
+    ) -> None:
+        """Nothing: Snowplow has no identify call (see the module docstring)."""
+        del user_id, anonymous_id, traits
+
+    def flush(self) -> None:
+        """``Tracker.flush()`` until the emitter's buffer stays empty (see the module docstring)."""
+        deadline = time.monotonic() + FLUSH_DEADLINE_SECONDS
+        while True:
+            self.tracker.flush()
+            if self._buffered() == 0:
+                self.tracker.flush()
+                if self._buffered() == 0:
+                    return
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(FLUSH_POLL_SECONDS)
+
+    def _buffered(self) -> int:
+        return int(self.emitter.event_store.size())
+
+    def shutdown(self) -> None:
+        """Flush; then stop the collector this adapter started, if any."""
+        try:
+            self.flush()
+        finally:
+            if self._http is not None:
+                self._http.stop()

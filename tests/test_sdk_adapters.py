@@ -1,0 +1,135 @@
+"""Tests for conformance._sdk_adapters and the six conformance._sdk_* adapter modules."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+
+from conformance._collector import Collector
+from conformance._http import HttpCollector
+from conformance._sdk_adapters import SDK_ADAPTERS
+from simulator import Kind
+
+ADAPTER_MODULES = (
+    "conformance._sdk_segment",
+    "conformance._sdk_rudderstack",
+    "conformance._sdk_posthog",
+    "conformance._sdk_mixpanel",
+    "conformance._sdk_amplitude",
+    "conformance._sdk_snowplow",
+)
+SDK_IMPORT_NAMES = (
+    "segment",
+    "rudderstack",
+    "posthog",
+    "mixpanel",
+    "amplitude",
+    "snowplow_tracker",
+)
+
+# What one ``track("Signed Up#1", {"plan": "pro"}, user_id="u1", anonymous_id="a1")``
+# decodes to at the collector, per adapter: the canonical id fields and their values.
+EXPECTED_IDS: dict[str, dict[str, Any]] = {
+    "sdk-segment": {"user_id": "u1", "anonymous_id": "a1"},
+    "sdk-rudderstack": {"user_id": "u1", "anonymous_id": "a1"},
+    # One distinct id: the user id wins; the anonymous id has no field (module docstring).
+    "sdk-posthog": {"distinct_id": "u1", "user_id": None, "anonymous_id": None},
+    "sdk-mixpanel": {"distinct_id": "u1", "user_id": None, "anonymous_id": None},
+    # The anonymous id is Amplitude's device id.
+    "sdk-amplitude": {"user_id": "u1", "device_id": "a1", "anonymous_id": None},
+    # Snowplow uid / duid.
+    "sdk-snowplow": {"user_id": "u1", "anonymous_id": "a1"},
+}
+
+
+def test_each_adapter_module_imports_without_its_sdk() -> None:
+    """Every adapter module imports, and imports no SDK, when no SDK can be imported."""
+    program = textwrap.dedent(f"""
+        import importlib, importlib.util, sys
+        BLOCKED = {SDK_IMPORT_NAMES!r}
+
+        class Hide:  # every finder answers "not installed" for the SDKs
+            def __init__(self, inner):
+                self.inner = inner
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in BLOCKED:
+                    return None
+                return self.inner.find_spec(name, path, target)
+            def __getattr__(self, attr):
+                return getattr(self.inner, attr)
+
+        sys.meta_path[:] = [Hide(finder) for finder in sys.meta_path]
+        assert importlib.util.find_spec("posthog") is None
+        for module in {ADAPTER_MODULES!r}:
+            importlib.import_module(module)
+        import conformance
+        names = [entry.name for entry in conformance.available_adapters()]
+        leaked = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+        assert not leaked, leaked
+        print(",".join(n for n in names if n.startswith("sdk-")))
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().split(",") == [spec.name for spec in SDK_ADAPTERS]
+
+
+def test_sdk_adapters_lists_six_uniquely_named_server_adapters() -> None:
+    """SDK_ADAPTERS has six entries with unique names, modules and distributions."""
+    assert len(SDK_ADAPTERS) == 6
+    assert len({spec.name for spec in SDK_ADAPTERS}) == 6
+    assert len({spec.module for spec in SDK_ADAPTERS}) == 6
+    assert len({spec.distribution for spec in SDK_ADAPTERS}) == 6
+    assert {spec.name for spec in SDK_ADAPTERS} == set(EXPECTED_IDS)
+    assert {spec.kind for spec in SDK_ADAPTERS} == {"server"}
+    assert all("." not in spec.module for spec in SDK_ADAPTERS)
+
+
+@pytest.mark.parametrize("spec", SDK_ADAPTERS, ids=lambda spec: spec.name)
+def test_one_track_through_the_real_sdk_arrives_with_the_right_ids(spec: Any) -> None:
+    """One track through the installed SDK reaches a loopback HttpCollector with its ids."""
+    pytest.importorskip(spec.module)
+    adapter_class = spec.load()
+    collector = Collector()
+    with HttpCollector(collector) as http:
+        assert http.url is not None
+        assert http.url.startswith("http://127.0.0.1:")
+        adapter = adapter_class(collector)
+        try:
+            assert adapter.info.name == spec.name
+            assert adapter.info.profile == spec.profile
+            assert adapter.info.sdk_version[:1].isdigit()
+            adapter.track("Signed Up#1", {"plan": "pro"}, user_id="u1", anonymous_id="a1")
+            adapter.flush()
+        finally:
+            adapter.shutdown()
+        events = collector.drain()
+        records = http.requests
+    assert len(events) == 1, events
+    event = events[0]
+    assert event.kind is Kind.TRACK
+    assert event.properties == {"plan": "pro"}
+    for field, value in EXPECTED_IDS[spec.name].items():
+        assert getattr(event, field) == value, (field, event)
+    assert all(record.status < 400 for record in records), records
+
+
+@pytest.mark.parametrize("spec", SDK_ADAPTERS, ids=lambda spec: spec.name)
+def test_an_adapter_without_a_collector_url_serves_one_and_stops_it(spec: Any) -> None:
+    """Built on a Collector without a URL, the adapter serves one itself until shutdown."""
+    pytest.importorskip(spec.module)
+    collector = Collector()
+    adapter = spec.load(collector)
+    try:
+        assert collector.url is not None
+        assert collector.url.startswith("http://127.0.0.1:")
+        with pytest.raises(NotImplementedError):
+            adapter.open_client("device-0")
+    finally:
+        adapter.shutdown()
+    assert collector.url is None
