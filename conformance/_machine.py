@@ -837,7 +837,7 @@ def build_machines(harness: Harness) -> list[type[_Base]]:
                                   anonymous_id=gen.anonymous_ids | st.none(),
                                   traits=gen.traits)(ServerMachine._identify)  # noqa: SLF001
         if "threads" in caps:
-            ns["concurrent_calls"] = rule(count=st.integers(2, 6))(ServerMachine._threads)  # noqa: SLF001
+            ns["concurrent_calls"] = rule(count=st.integers(2, 4))(ServerMachine._threads)  # noqa: SLF001
         if "retries" in caps:
             ns["lose_next_delivery_ack"] = rule()(ServerMachine._lose_ack)  # noqa: SLF001
         machines.append(type("ServerMachine", (ServerMachine,), ns))

@@ -1,0 +1,285 @@
+"""Benchmarks: the reference client's hot path, and the conformance machines' rule-step rate.
+
+Run only in the ``bench`` tox env (``tox run -e bench``); they are marked ``slow`` so the
+fast test envs deselect them. They report and never assert a timing. Two comparisons:
+
+- ``ReferenceClient.track`` against the cheapest thing a client could do instead, appending
+  a plain event dict to a list. Every round makes ``CALLS`` calls on an emptied list or
+  outbox, so garbage-collector pressure from a growing queue distorts neither side.
+- the step rate of the conformance machines (``build_machines`` around the reference
+  adapter, seed profile) against a trivial ``RuleBasedStateMachine`` under the same
+  settings: the price of the model, the checks and the notes per rule step.
+
+The module writes ``reports/bench.json`` with the per-call times, step rates and ratios.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pytest_benchmark")
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+
+from conformance import Collector
+from conformance._harness import Harness
+from conformance._machine import build_machines
+from conformance._reference import ReferenceAdapter
+from simulator import ReferenceSDK, get_profile
+
+pytestmark = pytest.mark.slow
+
+REPORT = Path(__file__).resolve().parents[2] / "reports" / "bench.json"
+CALLS = 1_000
+"""Calls per round: one call is far below the timer's resolution."""
+ROUNDS = 200
+NAME = "Order Completed"
+PROPERTIES = {"plan": "pro", "seats": 3, "price": 9.5, "trial": False}
+STEP_SETTINGS = settings(
+    max_examples=30,
+    stateful_step_count=25,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),  # as the engine runs the machines
+)
+MACHINE_ROUNDS = 3
+
+Benchmark = Any  # pytest-benchmark's fixture has no public type
+
+
+@pytest.fixture(scope="module")
+def figures() -> Iterator[dict[str, float]]:
+    """Collect the figures of this module's benchmarks; write reports/bench.json at the end."""
+    collected: dict[str, float] = {}
+    yield collected
+    needed = ("track_ns", "dict_append_ns", "step_rate_reference", "step_rate_trivial")
+    if not all(key in collected for key in needed):
+        return  # a benchmark was deselected or ran with --benchmark-disable
+    report = {
+        "track_vs_dict_append_ratio": round(collected["track_ns"] / collected["dict_append_ns"], 2),
+        "track_ns": round(collected["track_ns"], 1),
+        "dict_append_ns": round(collected["dict_append_ns"], 1),
+        "step_rate_reference": round(collected["step_rate_reference"], 1),
+        "step_rate_trivial": round(collected["step_rate_trivial"], 1),
+        "step_rate_ratio": round(
+            collected["step_rate_trivial"] / collected["step_rate_reference"], 2
+        ),
+        "track_no_properties_ns": round(collected.get("track_no_properties_ns", 0.0), 1),
+        "step_rate_bare_twins": round(collected.get("step_rate_bare_twins", 0.0), 1),
+        "reference_vs_trivial_rate": round(
+            collected["step_rate_reference"] / collected["step_rate_trivial"], 3
+        ),
+        "reference_vs_bare_twins_rate": round(
+            collected["step_rate_reference"] / collected.get("step_rate_bare_twins", float("nan")), 3
+        ),
+    }
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+def per_call_ns(benchmark: Benchmark) -> float | None:
+    """The median time of one call in nanoseconds, or None when timing is disabled."""
+    stats = getattr(benchmark, "stats", None)
+    if stats is None:
+        return None
+    return float(stats.stats.median) / CALLS * 1e9
+
+
+def seconds_per_round(benchmark: Benchmark) -> float | None:
+    """The median duration of one round in seconds, or None when timing is disabled."""
+    stats = getattr(benchmark, "stats", None)
+    return None if stats is None else float(stats.stats.median)
+
+
+# -- (a)-(c): the track hot path against a dict append ----------------------------------------------
+@pytest.mark.benchmark(group="track-vs-dict-append")
+def test_dict_append(benchmark: Benchmark, figures: dict[str, float]) -> None:
+    """Baseline: append a plain Segment-shaped event dict to a list."""
+    sink: list[dict[str, Any]] = []
+    anonymous_id = "2f1c4a9e-0b7d-4c1e-9a55-7d3e8f6b1c20"
+
+    def run() -> None:
+        append = sink.append
+        for _ in range(CALLS):
+            append({"type": "track", "event": NAME, "userId": None,
+                    "anonymousId": anonymous_id, "properties": PROPERTIES})  # fmt: skip
+
+    benchmark.pedantic(run, setup=sink.clear, rounds=ROUNDS, iterations=1, warmup_rounds=5)
+    ns = per_call_ns(benchmark)
+    if ns is not None:
+        benchmark.extra_info["per_call_ns"] = round(ns, 1)
+        figures["dict_append_ns"] = ns
+
+
+@pytest.mark.benchmark(group="track-vs-dict-append")
+@pytest.mark.parametrize(
+    "properties", [PROPERTIES, None], ids=["track-flat-properties", "track-no-properties"]
+)
+def test_reference_track(
+    benchmark: Benchmark, figures: dict[str, float], properties: dict[str, Any] | None
+) -> None:
+    """ReferenceClient.track(name, properties) on an anonymous client, queue emptied per round."""
+    sdk = ReferenceSDK(seed=1)
+    client = sdk.open_client("bench-device")
+    queue = sdk.outbox.pending
+
+    def run() -> None:
+        track = client.track
+        for _ in range(CALLS):
+            track(NAME, properties)
+
+    benchmark.pedantic(run, setup=queue.clear, rounds=ROUNDS, iterations=1, warmup_rounds=5)
+    ns = per_call_ns(benchmark)
+    if ns is not None:
+        benchmark.extra_info["per_call_ns"] = round(ns, 1)
+        figures["track_ns" if properties else "track_no_properties_ns"] = ns
+        if "dict_append_ns" in figures:
+            benchmark.extra_info["vs_dict_append"] = round(ns / figures["dict_append_ns"], 2)
+
+
+# -- (d): rule steps per second ---------------------------------------------------------------------
+class CounterMachine(RuleBasedStateMachine):
+    """A trivial machine: five rules on one counter and one invariant."""
+
+    steps = 0
+
+    def __init__(self) -> None:
+        """Start at zero."""
+        super().__init__()
+        self.value = 0
+
+    @rule()
+    def increment(self) -> None:
+        """Add one."""
+        CounterMachine.steps += 1
+        self.value += 1
+
+    @rule()
+    def decrement(self) -> None:
+        """Subtract one."""
+        CounterMachine.steps += 1
+        self.value -= 1
+
+    @rule(amount=st.integers(0, 10))
+    def add(self, amount: int) -> None:
+        """Add a drawn amount."""
+        CounterMachine.steps += 1
+        self.value += amount
+
+    @rule()
+    def double(self) -> None:
+        """Double the value."""
+        CounterMachine.steps += 1
+        self.value *= 2
+
+    @rule()
+    def clear(self) -> None:
+        """Back to zero."""
+        CounterMachine.steps += 1
+        self.value = 0
+
+    @invariant()
+    def is_an_int(self) -> None:
+        """The value stays an int."""
+        assert type(self.value) is int
+
+
+def run_trivial() -> int:
+    """Run the counter machine once; return the rule steps taken."""
+    CounterMachine.steps = 0
+    run_state_machine_as_test(CounterMachine, settings=STEP_SETTINGS)
+    return CounterMachine.steps
+
+
+def run_reference() -> int:
+    """Run the conformance machines around the reference adapter once; return the rule steps."""
+    collector = Collector()
+    harness = Harness(ReferenceAdapter(collector), collector, get_profile("seed"))
+    for machine in build_machines(harness):
+        run_state_machine_as_test(machine, settings=STEP_SETTINGS)
+    return harness.steps
+
+
+def bare_twins(harness: Harness) -> list[type[RuleBasedStateMachine]]:
+    """Machines with the conformance rules' names and strategies but bodies that do nothing.
+
+    Against these, the ratio isolates what the suite adds per step (model, SDK call,
+    checks), since Hypothesis's own cost of drawing the same data is on both sides.
+    """
+    twins: list[type[RuleBasedStateMachine]] = []
+    for machine in build_machines(harness):
+        namespace: dict[str, Any] = {"steps": 0}
+        for name in dir(machine):
+            marker = getattr(getattr(machine, name, None), "hypothesis_stateful_rule", None)
+            if marker is None:
+                continue
+
+            def noop(self: Any, **kwargs: Any) -> None:
+                type(self).steps += 1
+
+            noop.__name__ = name
+            namespace[name] = rule(**marker.arguments)(noop)
+        twins.append(type(f"Bare{machine.__name__}", (RuleBasedStateMachine,), namespace))
+    return twins
+
+
+def run_bare_twins() -> int:
+    """Run the no-op twins of the conformance machines once; return the rule steps."""
+    collector = Collector()
+    harness = Harness(ReferenceAdapter(collector), collector, get_profile("seed"))
+    steps = 0
+    for twin in bare_twins(harness):
+        run_state_machine_as_test(twin, settings=STEP_SETTINGS)
+        steps += twin.steps  # type: ignore[attr-defined]
+    return steps
+
+
+def measure_rate(benchmark: Benchmark, run: Callable[[], int]) -> tuple[int, float]:
+    """Benchmark ``run`` and return (steps per round, steps per second)."""
+    counted: list[int] = []
+    started = time.perf_counter()
+    benchmark.pedantic(lambda: counted.append(run()), rounds=MACHINE_ROUNDS, iterations=1)
+    seconds = seconds_per_round(benchmark)
+    if seconds is None:  # timing disabled: fall back to the wall clock of the single run
+        seconds = (time.perf_counter() - started) / max(len(counted), 1)
+    return counted[-1], counted[-1] / seconds
+
+
+@pytest.mark.benchmark(group="rule-steps")
+def test_step_rate_trivial(benchmark: Benchmark, figures: dict[str, float]) -> None:
+    """Rule steps per second of a bare five-rule counter machine."""
+    steps, rate = measure_rate(benchmark, run_trivial)
+    benchmark.extra_info.update(steps_per_round=steps, steps_per_second=round(rate, 1))
+    figures["step_rate_trivial"] = rate
+
+
+@pytest.mark.benchmark(group="rule-steps")
+def test_step_rate_bare_twins(benchmark: Benchmark, figures: dict[str, float]) -> None:
+    """Rule steps per second of machines drawing the same data as the suite but doing nothing."""
+    steps, rate = measure_rate(benchmark, run_bare_twins)
+    benchmark.extra_info.update(steps_per_round=steps, steps_per_second=round(rate, 1))
+    figures["step_rate_bare_twins"] = rate
+
+
+@pytest.mark.benchmark(group="rule-steps")
+def test_step_rate_reference(benchmark: Benchmark, figures: dict[str, float]) -> None:
+    """Rule steps per second of the conformance machines around the reference adapter."""
+    steps, rate = measure_rate(benchmark, run_reference)
+    benchmark.extra_info.update(steps_per_round=steps, steps_per_second=round(rate, 1))
+    figures["step_rate_reference"] = rate
+    if "step_rate_trivial" in figures:
+        benchmark.extra_info["trivial_vs_reference"] = round(figures["step_rate_trivial"] / rate, 2)
