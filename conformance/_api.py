@@ -8,6 +8,7 @@ from conformance._adapter import AdapterFactory
 from conformance._engine import RunSettings, run
 from conformance._events import Verdict
 from conformance._expected import ExpectedFailure
+from conformance._requirements import REQUIREMENTS, Level
 from conformance._violations import ConformanceFailure
 
 
@@ -17,6 +18,7 @@ def run_conformance(
     profile: str | None = None,
     settings: RunSettings | None = None,
     expected_failures: Sequence[ExpectedFailure] = (),
+    fail_fast: bool = False,
 ) -> None:
     """Run the identity conformance suite against your SDK; fail the test on any MUST breach.
 
@@ -36,9 +38,12 @@ def run_conformance(
     ...); by default the adapter's own ``info.profile``. ``settings`` sets the budget
     (``RunSettings(max_examples=200)``) or a seed. ``expected_failures`` lists known
     deviations by requirement id; one that passes fails the test, so a fix shows up.
+    ``fail_fast=True`` stops at the first MUST failure (quicker; rules not reached yet
+    report ERROR).
     """
+    stop_on = frozenset(r.id for r in REQUIREMENTS if r.level is Level.MUST) if fail_fast else frozenset()
     result = run(adapter_factory, profile=profile, run_settings=settings,
-                 expected_failures=expected_failures)  # fmt: skip
+                 expected_failures=expected_failures, stop_on=stop_on)  # fmt: skip
     if result.exit_code == 0:
         return
     bad = [r for r in result.results if r.verdict in (Verdict.FAIL, Verdict.ERROR, Verdict.XPASS)]

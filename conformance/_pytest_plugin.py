@@ -20,6 +20,7 @@ ADAPTER_OPTION = "--conformance-adapter"
 PROFILE_OPTION = "--conformance-profile"
 EXPECTED_OPTION = "--conformance-expected-failures"
 MAX_EXAMPLES_OPTION = "--conformance-max-examples"
+FAIL_FAST_OPTION = "--conformance-fail-fast"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,6 +31,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(PROFILE_OPTION, default=None, help="profile to check against")
     group.addoption(EXPECTED_OPTION, default=None, help="TOML file of expected failures")
     group.addoption(MAX_EXAMPLES_OPTION, type=int, default=None, help="examples per machine")
+    group.addoption(FAIL_FAST_OPTION, action="store_true", help="stop at the first MUST failure")
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
@@ -58,7 +60,8 @@ def _item_class() -> Any:
             settings = RunSettings(max_examples=max_examples) if max_examples else None
             expected = load_expected_failures(expected_path) if expected_path else ()
             run_conformance(load_adapter(config.getoption(ADAPTER_OPTION), profile),
-                            profile=profile, settings=settings, expected_failures=expected)  # fmt: skip
+                            profile=profile, settings=settings, expected_failures=expected,
+                            fail_fast=config.getoption(FAIL_FAST_OPTION))  # fmt: skip
 
         def reportinfo(self) -> tuple[Path | str, int | None, str]:
             return self.path, None, self.name

@@ -21,7 +21,7 @@ from conformance import (
 from conformance._reference import ReferenceAdapter
 from simulator import PROFILES
 
-FAST = RunSettings(max_examples=15, step_count=15)
+FAST = RunSettings(max_examples=30, step_count=15)
 
 
 def _verdicts(result: Any) -> dict[str, Verdict]:
@@ -123,9 +123,10 @@ def test_bad_settings_name_the_value(bad: object) -> None:
 
 def test_runs_are_reproducible() -> None:
     """Two derandomized runs of a mutant give the same verdicts and the same reproducer."""
-    one = run(load_adapter("mutant-reset-keeps-user"),
+    one = run(load_adapter("mutant-reset-keeps-user"), run_settings=FAST,
               stop_on=frozenset({"client.reset.forgets-user"}))
-    two = run(load_adapter("mutant-reset-keeps-user"),
+    two = run(load_adapter("mutant-reset-keeps-user"), run_settings=FAST,
               stop_on=frozenset({"client.reset.forgets-user"}))
+    assert one.exit_code == 1
     assert _verdicts(one) == _verdicts(two)
     assert [r.reproducer for r in one.results] == [r.reproducer for r in two.results]

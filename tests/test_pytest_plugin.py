@@ -19,7 +19,8 @@ def test_adapter_option_adds_a_passing_item_for_the_reference(pytester: pytest.P
 
 def test_mutant_item_fails_naming_the_requirement(pytester: pytest.Pytester) -> None:
     """A mutant adapter makes the item fail with its requirement id and a reproducer."""
-    result = pytester.runpytest("--conformance-adapter", "mutant-reset-keeps-user")
+    result = pytester.runpytest("--conformance-adapter", "mutant-reset-keeps-user",
+                                "--conformance-fail-fast")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*client.reset.forgets-user*", "*from conformance import replay*"])
 
