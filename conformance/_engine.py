@@ -219,7 +219,7 @@ def _run_machine(
         if run_settings.seed is not None:
             machine = hypothesis.seed(run_settings.seed)(machine)
         try:
-            run_state_machine_as_test(machine, settings=run_settings.hypothesis_settings())  # type: ignore[no-untyped-call]
+            run_state_machine_as_test(machine, settings=run_settings.hypothesis_settings())  # type: ignore[no-untyped-call, unused-ignore]
         except ConformanceFailure as failure:
             new = {v.requirement for v in failure.violations} - found
             if not new:
