@@ -79,6 +79,13 @@ def figures() -> Iterator[dict[str, float]]:
             collected["step_rate_trivial"] / collected["step_rate_reference"], 2
         ),
         "track_no_properties_ns": round(collected.get("track_no_properties_ns", 0.0), 1),
+        "track_no_properties_vs_dict_append_ratio": round(
+            collected.get("track_no_properties_ns", float("nan")) / collected["dict_append_ns"], 2
+        ),
+        "dict_append_copy_ns": round(collected.get("dict_append_copy_ns", 0.0), 1),
+        "track_vs_dict_append_with_copy_ratio": round(
+            collected["track_ns"] / collected.get("dict_append_copy_ns", float("nan")), 2
+        ),
         "step_rate_bare_twins": round(collected.get("step_rate_bare_twins", 0.0), 1),
         "reference_vs_trivial_rate": round(
             collected["step_rate_reference"] / collected["step_rate_trivial"], 3
@@ -123,6 +130,29 @@ def test_dict_append(benchmark: Benchmark, figures: dict[str, float]) -> None:
     if ns is not None:
         benchmark.extra_info["per_call_ns"] = round(ns, 1)
         figures["dict_append_ns"] = ns
+
+
+@pytest.mark.benchmark(group="track-vs-dict-append")
+def test_dict_append_with_copied_properties(benchmark: Benchmark, figures: dict[str, float]) -> None:
+    """Second baseline: the same dict append, holding a copy of the properties.
+
+    Keeping the caller's dict itself is the carry-over bug the suite catches (mutant
+    ``mutant-properties-by-reference``), so a correct SDK pays at least this copy.
+    """
+    sink: list[dict[str, Any]] = []
+    anonymous_id = "2f1c4a9e-0b7d-4c1e-9a55-7d3e8f6b1c20"
+
+    def run() -> None:
+        append = sink.append
+        for _ in range(CALLS):
+            append({"type": "track", "event": NAME, "userId": None,
+                    "anonymousId": anonymous_id, "properties": dict(PROPERTIES)})  # fmt: skip
+
+    benchmark.pedantic(run, setup=sink.clear, rounds=ROUNDS, iterations=1, warmup_rounds=5)
+    ns = per_call_ns(benchmark)
+    if ns is not None:
+        benchmark.extra_info["per_call_ns"] = round(ns, 1)
+        figures["dict_append_copy_ns"] = ns
 
 
 @pytest.mark.benchmark(group="track-vs-dict-append")
