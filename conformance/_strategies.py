@@ -37,7 +37,7 @@ json_values: st.SearchStrategy[Any] = st.recursive(
     max_leaves=6,
 )
 properties = st.dictionaries(keys, json_values, max_size=3)
-traits = st.dictionaries(keys, scalars, max_size=2)
+traits = st.dictionaries(keys, scalars, min_size=1, max_size=2)  # real identify calls carry traits
 event_names = st.sampled_from(["Signed Up", "Order Completed", "Ünïcødé ✓ 事件", "page viewed"]) | (
     st.text(
         alphabet=st.characters(exclude_characters=MARKER, exclude_categories=("Cs", "Cc", "Z")),
