@@ -68,7 +68,7 @@ class ViolationFound:
     examples: int = 0
     """Examples run by the whole run when the failure was first seen."""
     seconds: float = 0.0
-    """Seconds since the run started when the failure was reported (after shrinking)."""
+    """Seconds since this machine's search started when the failure was reported (after shrinking)."""
 
 
 @attrs.frozen

@@ -258,6 +258,7 @@ class ClientMachine(_Base):
         self.sym_device: dict[str, str] = {}
         self.sym_cause: dict[str, str] = {}
         self.reopened: set[str] = set()
+        self.seen_since_reopen: set[str] = set()
         self.shared: dict[str, Any] = {"plan": "free", "items": [1]}
         self.users_by_device: dict[str, set[str]] = {}
 
@@ -358,6 +359,7 @@ class ClientMachine(_Base):
             self.h.call("close()", sdk.close)
         self._client(device)
         self.reopened.add(device)
+        self.seen_since_reopen -= {sym for sym, d in self.sym_device.items() if d == device}
         del seq
 
     def _alias(self, device: str, new_id: str) -> None:
@@ -461,12 +463,16 @@ class ClientMachine(_Base):
         self._check("client.anonymous-id.per-client")
         bound = self.sym_to_obs.get(sym)
         owner = self.obs_to_sym.get(obs)
+        first_since_reopen = sym not in self.seen_since_reopen
+        self.seen_since_reopen.add(sym)
         if bound is None and owner is None:
             self.sym_to_obs[sym], self.obs_to_sym[obs] = obs, sym
             return
         if bound is not None and bound != obs:
-            requirement = ("client.anonymous-id.persists" if device in self.reopened
-                           else "client.anonymous-id.stable")
+            # Only the first sighting after a reopen tests persistence; any later change
+            # of id, reopened device or not, is instability.
+            requirement = ("client.anonymous-id.persists" if first_since_reopen
+                           and device in self.reopened else "client.anonymous-id.stable")
             self._violate(requirement, f"the {what} of {device} changed at step {seq} although "
                           "nothing that changes it happened", expected=bound, observed=obs, step=seq)
             return
@@ -742,7 +748,8 @@ class ServerMachine(_Base):
             earlier = [c for s, c in self.calls.items() if s < seq]
             got_keys = set(payload_got[0]) | set(payload_got[1])
             want_keys = set(payload_want[0]) | set(payload_want[1])
-            if threaded:
+            others = {s for s in self.threaded if s != seq}
+            if threaded and payload_got[0].get("thread") in others:
                 requirement = "server.threads.isolated"
             elif any(set(c.get("traits", {})) & (got_keys - want_keys) for c in earlier) or (any(set(c.get("properties", {})) & (got_keys - want_keys) for c in earlier
                      if c.get("properties") is not None) and not self._was_shared(seq)):

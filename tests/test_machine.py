@@ -1,0 +1,44 @@
+"""Tests for conformance._machine: which requirement a difference is filed under."""
+
+from __future__ import annotations
+
+from conformance import replay
+
+
+def _found(adapter: str, steps: list[tuple[str, dict[str, object]]], machine: str = "client") -> set[str]:
+    return {v.requirement for v in replay(adapter, steps, machine=machine)}
+
+
+def test_reference_passes_a_reopen_sequence() -> None:
+    """The reference SDK shows no violation across close and reopen on the same storage."""
+    steps = [("track", {"device": "device-0", "name": "a", "properties": {}}),
+             ("identify", {"device": "device-0", "user_id": "u1", "traits": {"k": 1}}),
+             ("reopen", {"device": "device-0"}),
+             ("track", {"device": "device-0", "name": "b", "properties": {}}),
+             ("flush", {})]
+    assert _found("reference", steps) == set()
+
+
+def test_id_change_after_a_reopen_is_instability_not_persistence() -> None:
+    """An anonymous id that changes between two events after a reopen breaks the MUST rule."""
+    steps = [("reopen", {"device": "device-0"}),
+             ("track", {"device": "device-0", "name": "a", "properties": {}}),
+             ("track", {"device": "device-0", "name": "b", "properties": {}})]
+    assert _found("mutant-anonymous-id-per-event", steps) == {"client.anonymous-id.stable"}
+
+
+def test_single_threaded_payload_bug_is_not_blamed_on_threads() -> None:
+    """A payload change on concurrent calls that carry their own data is not a threading fault."""
+    steps = [("concurrent_calls", {"count": 2})]
+    assert _found("mutant-server-mutates-properties", steps, "server") == {
+        "server.arguments.not-retained"
+    }
+
+
+def test_reset_traits_reach_the_next_identify() -> None:
+    """Traits kept across reset and sent with the next identify break client.reset.forgets-traits."""
+    steps = [("identify", {"device": "device-0", "user_id": "u1", "traits": {"plan": "pro"}}),
+             ("reset", {"device": "device-0"}),
+             ("identify", {"device": "device-0", "user_id": "u2", "traits": {"x": 1}}),
+             ("flush", {})]
+    assert _found("mutant-reset-keeps-traits", steps) == {"client.reset.forgets-traits"}
