@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -884,6 +884,3 @@ def requirement_applies(  # noqa: PLR0911  (one reason per early return)
         return f"profile {profile.name!r} does not promise order"
     return None
 
-
-MachineFactory = Callable[[Harness], Sequence[type[RuleBasedStateMachine]]]
-_ = Mapping
