@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
 from typing import Any
 
 from conformance._adapter import AdapterInfo, AdapterKind
 from conformance._collector import Collector
 from conformance._sdk_adapters import collector_url, distribution_version
+from conformance._sdk_segment import TIMEOUT_SECONDS, WRITE_KEY, SegmentAdapter
 
 DISTRIBUTION = "rudder-sdk-python"
-WRITE_KEY = "identity-conformance"
-TIMEOUT_SECONDS = 5
 
 
 def _import_client() -> Any:
@@ -47,8 +45,12 @@ def _import_client() -> Any:
     return sdk.Client
 
 
-class RudderStackAdapter:
-    """rudder-sdk-python's ``Client`` in sync mode, aimed at the collector."""
+class RudderStackAdapter(SegmentAdapter):
+    """rudder-sdk-python's ``Client`` in sync mode, aimed at the collector.
+
+    The operations are Segment's (the SDK is a fork with the same signatures); only the
+    client, its default gzip and the declaration differ.
+    """
 
     def __init__(self, collector: Collector) -> None:
         client_class = _import_client()
@@ -67,47 +69,7 @@ class RudderStackAdapter:
             description="rudderstack.analytics.Client(sync_mode=True), gzip, posting to the collector.",
         )
 
-    @property
-    def info(self) -> AdapterInfo:
-        """What this adapter declares."""
-        return self._info
-
     def open_client(self, storage_key: str) -> Any:
-        """Not available: rudder-sdk-python is a server SDK."""
+        """Not available: RudderStack's Python library is a server SDK."""
         msg = f"sdk-rudderstack is a server SDK; it has no client to open on {storage_key!r}"
         raise NotImplementedError(msg)
-
-    def track(
-        self,
-        event: str,
-        properties: Mapping[str, Any],
-        *,
-        user_id: str | None,
-        anonymous_id: str | None,
-    ) -> None:
-        """``Client.track`` with exactly this call's ids."""
-        self.client.track(
-            user_id=user_id, event=event, properties=properties, anonymous_id=anonymous_id
-        )
-
-    def identify(
-        self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any]
-    ) -> None:
-        """``Client.identify`` with exactly this call's ids."""
-        self.client.identify(user_id=user_id, traits=traits, anonymous_id=anonymous_id)
-
-    def alias(self, *, previous_id: str, user_id: str) -> None:
-        """``Client.alias``."""
-        self.client.alias(previous_id=previous_id, user_id=user_id)
-
-    def flush(self) -> None:
-        """``Client.flush()`` (sync mode has already delivered every call)."""
-        self.client.flush()
-
-    def shutdown(self) -> None:
-        """Flush; then stop the collector this adapter started, if any."""
-        try:
-            self.client.flush()
-        finally:
-            if self._http is not None:
-                self._http.stop()
