@@ -7,11 +7,10 @@ one example into the next is exactly the carry-over the suite exists to find.
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import attrs
@@ -74,36 +73,39 @@ class Harness:
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call the adapter; a crash or a hang past the step timeout becomes an ERROR."""
+        # Inline rather than a context manager: this runs on every adapter call of every step.
+        timed = self.step_timeout > 0 and _CAN_INTERRUPT and threading.current_thread() is _MAIN
+        previous: Any = None
+        if timed:
+            previous = signal.signal(signal.SIGALRM, _Expire(what, self.step_timeout))
+            signal.setitimer(signal.ITIMER_REAL, self.step_timeout)
         try:
-            with _deadline(self.step_timeout, what):
-                return fn(*args, **kwargs)
+            return fn(*args, **kwargs)
         except AdapterFailedError:
             raise
         except Exception as exc:
             msg = f"adapter {self.info.name!r} raised {type(exc).__name__} in {what}: {exc}"
             raise AdapterFailedError(msg) from exc
+        finally:
+            if timed:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
 
 
-@contextlib.contextmanager
-def _deadline(seconds: float, what: str) -> Iterator[None]:
-    """Interrupt a hung call with SIGALRM where that is possible (main thread, POSIX)."""
-    usable = (
-        seconds > 0
-        and hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-    )
-    if not usable:
-        yield
-        return
+_CAN_INTERRUPT = hasattr(signal, "setitimer")
+"""SIGALRM interrupts a hung call only on POSIX, and only in the main thread."""
+_MAIN = threading.main_thread()
 
-    def expire(signum: int, frame: object) -> None:  # noqa: ARG001  (signal handler signature)
-        msg = f"{what} did not return within {seconds:g} s (per-step timeout)"
+
+@attrs.frozen
+class _Expire:
+    """The SIGALRM handler of one adapter call: interrupt it with a StepTimeoutError."""
+
+    what: str
+    seconds: float
+
+    def __call__(self, signum: int, frame: object) -> None:
+        """Raise in the interrupted call."""
+        del signum, frame
+        msg = f"{self.what} did not return within {self.seconds:g} s (per-step timeout)"
         raise StepTimeoutError(msg)
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)

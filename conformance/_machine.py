@@ -10,7 +10,6 @@ every event name and identify trait set) and every difference becomes a
 from __future__ import annotations
 
 import contextlib
-import copy
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +37,8 @@ from simulator import (
 )
 
 Step = dict[str, Any]
+PROBE_EVENT = "closing probe"
+"""The event teardown tracks on every open client, to observe its final identity."""
 EXAMPLE_STRIDE = 100_000
 """Markers are example * stride + step; steps per example stay far below the stride."""
 
@@ -374,14 +375,29 @@ class ClientMachine(_Base):
         self.fault_armed = True
 
     def teardown(self) -> None:
-        """Flush, check, and close every client of this example."""
+        """Track one probe event on every open client, flush, check, and close the clients.
+
+        The probe observes each client's final identity, so a wrong identity after the
+        last identify, reset or reopen is seen even when no later track call was
+        generated. It is part of teardown, not of the trace: replaying the trace runs it.
+        """
         try:
+            for device in list(self.clients):
+                self._probe(device)
             super().teardown()
         finally:
             for model, sdk in self.clients.values():
                 model.close()
                 with contextlib.suppress(Exception):
                     sdk.close()
+
+    def _probe(self, device: str) -> None:
+        self.seq += 1
+        seq = self.seq
+        model, sdk = self.clients[device]
+        marked = f"{PROBE_EVENT}{gen.MARKER}{self.mark(seq)}"
+        self._model_call(seq, model.track, marked, {})
+        self.h.call("track() (closing probe)", sdk.track, marked, {})
 
     # -- comparison ----------------------------------------------------------------------------
     def _user_at(self, device: str, seq: int) -> list[tuple[int, str | None, str]]:
@@ -631,18 +647,18 @@ class ServerMachine(_Base):
     def _server_track(self, seq: int, name: str, properties: dict[str, Any],
                       user_id: str | None, anonymous_id: str | None) -> None:  # fmt: skip
         marked = f"{name}{gen.MARKER}{self.mark(seq)}"
-        self.calls[seq] = {"kind": "track", "properties": copy.deepcopy(properties),
+        self.calls[seq] = {"kind": "track", "properties": dict(snapshot(properties)),
                            **self._ids(user_id, anonymous_id)}  # fmt: skip
         self._model_call(seq, lambda: self.model.server.track(
             marked, properties, user_id=user_id, anonymous_id=anonymous_id))
-        before = copy.deepcopy(properties)
+        before = dict(snapshot(properties))
         self.h.call("track()", self.h.adapter.track, marked, properties, user_id=user_id,
                     anonymous_id=anonymous_id)  # fmt: skip
         self._check("server.arguments.not-retained")
         if properties != before:
             self._violate("server.arguments.not-retained",
                           f"track (step {seq}) changed the properties dict the caller passed",
-                          expected=before, observed=copy.deepcopy(properties), step=seq)
+                          expected=before, observed=dict(snapshot(properties)), step=seq)
 
     @rule(name=gen.event_names, key=gen.keys, value=gen.json_values,
           user_id=gen.users | st.none(), anonymous_id=gen.anonymous_ids)  # fmt: skip

@@ -1,7 +1,21 @@
-"""Generated inputs: event names, properties, traits and ids that real callers pass."""
+"""Generated inputs: event names, properties, traits and ids that real callers pass.
+
+Payloads come from pools built once, at import, by a seeded generator: unicode, nesting,
+big integers, float32 values, empty and reserved-looking shapes. A rule step then costs
+Hypothesis one index draw per argument instead of a recursive structure, so the budget
+goes to what identity bugs depend on (the order of identify, reset, reopen and track
+calls) and not to payload variety that no identity rule reads. Each pool is ordered from
+the simplest value to the most complex, so shrinking an index shrinks the value, and
+every draw decodes a fresh object, so an SDK that mutates what it is given cannot
+change the pool.
+"""
 
 from __future__ import annotations
 
+import json
+import random
+import struct
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import strategies as st
@@ -19,32 +33,111 @@ RESERVED_KEYS = frozenset(
     {TRAIT_MARKER, "token", "time", "distinct_id", "mp_lib", "alias", "category", "label", "value"}
 )
 
-# Plain text strategies: from_regex costs several times more per draw, and keys need no regex.
+_POOL_SEED = 20_261_129
+"""Fixed, so the pools and therefore every run's inputs are the same on every machine."""
 _KEY_POOL = ("plan", "price", "items", "seats", "ref", "a", "b", "x1")
-keys = st.sampled_from(_KEY_POOL) | st.text(
-    alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=6
-).filter(lambda k: k not in RESERVED_KEYS)
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**53), max_value=2**53),
-    st.floats(allow_nan=False, allow_infinity=False, width=32),
-    st.text(max_size=8),
+_KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyz_"
+# Text as callers send it: ASCII, accents, CJK, emoji, RTL, combining marks, controls.
+_TEXT_ALPHABET = (
+    "aZ09 _-.:/@'\"\\\x00\n\t\x7f"
+    "éüñßøå"
+    "事件用户中文"
+    "✓★☃"
+    "\U0001f600\U0001f680\U0001f9ea"
+    "שלוםمرحبا"
+    "\u0301\u200d\u2028\ufeff"
 )
-json_values: st.SearchStrategy[Any] = st.recursive(
-    scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3),
-    max_leaves=6,
+_NAME_ALPHABET = "".join(c for c in _TEXT_ALPHABET if c.isprintable() and not c.isspace()) + " "
+_FIXED_NAMES = ("Signed Up", "Order Completed", "Ünïcødé ✓ 事件", "page viewed")
+
+
+def _key(rng: random.Random) -> str:
+    if rng.random() < 0.7:
+        return rng.choice(_KEY_POOL)
+    while True:
+        key = "".join(rng.choices(_KEY_ALPHABET, k=rng.randint(1, 6)))
+        if key not in RESERVED_KEYS:
+            return key
+
+
+def _text(rng: random.Random, max_size: int) -> str:
+    return "".join(rng.choices(_TEXT_ALPHABET, k=rng.randint(0, max_size)))
+
+
+def _float32(rng: random.Random) -> float:
+    """A finite float that a 32-bit float represents exactly (SDKs differ beyond that)."""
+    while True:
+        value: float = struct.unpack("<f", rng.getrandbits(32).to_bytes(4, "little"))[0]
+        if value == value and abs(value) != float("inf"):  # noqa: PLR0124  (NaN test)
+            return value
+
+
+_SCALAR_MAKERS: tuple[Callable[[random.Random], Any], ...] = (
+    lambda _rng: None,
+    lambda rng: rng.random() < 0.5,
+    lambda rng: rng.choice((0, 1, -1, 2**31, -(2**53), 2**53)),
+    lambda rng: rng.randint(-(2**53), 2**53),
+    lambda rng: rng.choice((0.0, -0.0, 0.5, 1.5, -2.25)),
+    _float32,
+    lambda rng: _text(rng, 8),
+    lambda rng: _text(rng, 8),  # text twice: most property values are strings
 )
-properties = st.dictionaries(keys, json_values, max_size=3)
-traits = st.dictionaries(keys, scalars, min_size=1, max_size=2)  # real identify calls carry traits
-event_names = st.sampled_from(["Signed Up", "Order Completed", "Ünïcødé ✓ 事件", "page viewed"]) | (
-    st.text(
-        alphabet=st.characters(exclude_characters=MARKER, exclude_categories=("Cs", "Cc", "Z")),
-        min_size=1,
-        max_size=6,
-    )
+
+
+def _scalar(rng: random.Random) -> Any:
+    return rng.choice(_SCALAR_MAKERS)(rng)
+
+
+def _json_value(rng: random.Random, depth: int = 0) -> Any:
+    roll = rng.random()
+    if depth >= 2 or roll < 0.6:
+        return _scalar(rng)
+    if roll < 0.8:
+        return [_json_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    return {_key(rng): _json_value(rng, depth + 1) for _ in range(rng.randint(0, 3))}
+
+
+def _properties(rng: random.Random) -> dict[str, Any]:
+    return {_key(rng): _json_value(rng) for _ in range(rng.randint(0, 3))}
+
+
+def _traits(rng: random.Random) -> dict[str, Any]:
+    return {_key(rng): _scalar(rng) for _ in range(rng.randint(1, 2))}
+
+
+def _event_name(rng: random.Random) -> str:
+    return "".join(rng.choices(_NAME_ALPHABET, k=rng.randint(1, 6))).strip() or "e"
+
+
+def _pool(make: Callable[[random.Random], Any], size: int, salt: int) -> tuple[str, ...]:
+    """``size`` distinct values as JSON texts, simplest (shortest) first."""
+    rng = random.Random(_POOL_SEED + salt)  # noqa: S311  (test inputs, not secrets)
+    texts: set[str] = set()
+    for _ in range(size * 20):  # bounded: small spaces (keys) have fewer distinct values
+        texts.add(json.dumps(make(rng), ensure_ascii=False))
+        if len(texts) == size:
+            break
+    return tuple(sorted(texts, key=lambda text: (len(text), text)))
+
+
+def _decoded(pool: tuple[str, ...]) -> st.SearchStrategy[Any]:
+    """One index draw per value; decoding makes a fresh object on every draw."""
+    return st.sampled_from(pool).map(json.loads)
+
+
+PROPERTY_POOL = _pool(_properties, 512, 1)
+TRAIT_POOL = _pool(_traits, 128, 2)
+VALUE_POOL = _pool(_json_value, 256, 3)
+KEY_POOL = _pool(_key, 32, 4)
+NAME_POOL = tuple(json.dumps(n, ensure_ascii=False) for n in _FIXED_NAMES) + _pool(
+    _event_name, 60, 5
 )
+
+keys: st.SearchStrategy[str] = _decoded(KEY_POOL)
+json_values: st.SearchStrategy[Any] = _decoded(VALUE_POOL)
+properties: st.SearchStrategy[dict[str, Any]] = _decoded(PROPERTY_POOL)
+traits: st.SearchStrategy[dict[str, Any]] = _decoded(TRAIT_POOL)  # real identify calls carry traits
+event_names: st.SearchStrategy[str] = _decoded(NAME_POOL)
 devices = st.sampled_from(DEVICES)
 users = st.sampled_from(USERS)
 anonymous_ids = st.sampled_from(ANONYMOUS_IDS)
