@@ -9,13 +9,12 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import hypothesis
 from hypothesis import HealthCheck, settings
 from hypothesis.errors import Flaky
-from hypothesis.stateful import run_state_machine_as_test
 
 from conformance._adapter import Adapter, AdapterFactory
 from conformance._collector import Collector
@@ -33,10 +32,13 @@ from conformance._events import (
 )
 from conformance._expected import ExpectedFailure
 from conformance._harness import Harness
-from conformance._machine import build_machines, requirement_applies
+from conformance._machine import build_machines, requirement_applies, run_machine
 from conformance._requirements import REQUIREMENTS, Level
 from conformance._violations import ConformanceFailure, Violation
 from simulator import get_profile
+
+if TYPE_CHECKING:
+    from hypothesis.stateful import RuleBasedStateMachine
 
 MAX_ROUNDS = 8
 """After a failure, the machine is rerun ignoring what was found, to find the next rule broken."""
@@ -161,26 +163,27 @@ def _run(
     evidence: dict[str, tuple[str, dict[str, Any]]] = {}
     errors: dict[str, str] = {}
     try:
-        for machine in build_machines(harness):
-            if stop_on & set(findings):
-                break
-            name = machine.machine_name
-            last_progress = [0]
+        with harness.alarms():  # one SIGALRM handler for the whole run
+            for machine in build_machines(harness):
+                if stop_on & set(findings):
+                    break
+                name = machine.machine_name
+                last_progress = [0]
 
-            def progress(rule: str, name: str = name, last: list[int] = last_progress) -> None:
-                del rule
-                if harness.steps - last[0] >= PROGRESS_EVERY:
-                    last[0] = harness.steps
-                    emit(ProgressReported(name, harness.steps, harness.examples))
+                def progress(rule: str, name: str = name, last: list[int] = last_progress) -> None:
+                    del rule
+                    if harness.steps - last[0] >= PROGRESS_EVERY:
+                        last[0] = harness.steps
+                        emit(ProgressReported(name, harness.steps, harness.examples))
 
-            harness.on_step = progress
-            steps_before, examples_before = harness.steps, harness.examples
-            error = _run_machine(machine, name, harness, run_settings, findings, evidence, emit,
-                                 stop_on, declared)
-            if error is not None:
-                errors[name] = error
-            emit(MachineFinished(name, harness.steps - steps_before,
-                                 harness.examples - examples_before, dict(harness.rule_counts)))  # fmt: skip
+                harness.on_step = progress
+                steps_before, examples_before = harness.steps, harness.examples
+                error = _run_machine(machine, name, harness, run_settings, findings, evidence, emit,
+                                     stop_on, declared)
+                if error is not None:
+                    errors[name] = error
+                emit(MachineFinished(name, harness.steps - steps_before,
+                                     harness.examples - examples_before, dict(harness.rule_counts)))  # fmt: skip
     finally:
         adapter_shutdown_error = _shutdown(harness)
     if adapter_shutdown_error:
@@ -201,7 +204,7 @@ def _run(
 
 
 def _run_machine(
-    machine: type,
+    machine: type[RuleBasedStateMachine],
     name: str,
     harness: Harness,
     run_settings: RunSettings,
@@ -216,10 +219,8 @@ def _run_machine(
     for _ in range(MAX_ROUNDS):
         harness.ignore = frozenset(found) | declared
         harness.first_failure_example = None
-        if run_settings.seed is not None:
-            machine = hypothesis.seed(run_settings.seed)(machine)
         try:
-            run_state_machine_as_test(machine, settings=run_settings.hypothesis_settings())  # type: ignore[no-untyped-call, unused-ignore]
+            run_machine(machine, run_settings.hypothesis_settings(), run_settings.seed)
         except ConformanceFailure as failure:
             new = {v.requirement for v in failure.violations} - found
             if not new:
@@ -292,6 +293,8 @@ def _shutdown(harness: Harness) -> str | None:
         harness.call("shutdown()", harness.adapter.shutdown)
     except AdapterFailedError as exc:
         return str(exc)
+    finally:
+        harness.close()
     return None
 
 

@@ -7,10 +7,12 @@ one example into the next is exactly the carry-over the suite exists to find.
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import signal
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import attrs
@@ -26,6 +28,61 @@ T = TypeVar("T")
 
 class StepTimeoutError(AdapterFailedError):
     """An adapter call did not return within the per-step timeout."""
+
+
+class Workers:
+    """Threads that live for a whole run and make calls concurrently, as a server's do.
+
+    A server SDK is called from long-lived request threads, so an SDK that keeps a
+    caller's ids in thread-local state carries them into the next call on that thread;
+    fresh threads per step would hide exactly that. Reusing threads is also far cheaper.
+    """
+
+    def __init__(self) -> None:
+        self._queues: list[queue.SimpleQueue[Callable[[], None] | None]] = []
+
+    def run(self, jobs: list[Callable[[], None]], timeout: float) -> list[BaseException] | None:
+        """Run each job on its own worker; the jobs' exceptions, or ``None`` if one hung."""
+        while len(self._queues) < len(jobs):
+            jobs_queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+            threading.Thread(target=_serve, args=(jobs_queue,), daemon=True,
+                             name=f"conformance-worker-{len(self._queues)}").start()  # fmt: skip
+            self._queues.append(jobs_queue)
+        errors: list[BaseException] = []
+        remaining = [len(jobs)]
+        lock, finished = threading.Lock(), threading.Event()
+
+        def wrapped(job: Callable[[], None]) -> Callable[[], None]:
+            def call() -> None:
+                try:
+                    job()
+                except BaseException as exc:  # noqa: BLE001  (handed to the caller)
+                    errors.append(exc)
+                finally:
+                    with lock:
+                        remaining[0] -= 1
+                        if remaining[0] == 0:
+                            finished.set()
+
+            return call
+
+        for jobs_queue, job in zip(self._queues, jobs, strict=False):
+            jobs_queue.put(wrapped(job))
+        if not finished.wait(timeout):
+            self.close()  # a hung worker never takes another job: start afresh next time
+            return None
+        return errors
+
+    def close(self) -> None:
+        """Let every worker thread end."""
+        for jobs_queue in self._queues:
+            jobs_queue.put(None)
+        self._queues = []
+
+
+def _serve(jobs: queue.SimpleQueue[Callable[[], None] | None]) -> None:
+    while (job := jobs.get()) is not None:
+        job()
 
 
 @attrs.define
@@ -49,6 +106,11 @@ class Harness:
     on_step: Callable[[str], None] | None = None
     first_failure_example: int | None = None
     """The example count when the current round first saw a violation (before shrinking)."""
+    workers: Workers = attrs.Factory(Workers)
+    """Long-lived threads for concurrent calls; stopped by :meth:`close`."""
+    _alarm_installed: bool = attrs.field(default=False, init=False)
+    _calling: str = attrs.field(default="", init=False)
+    """The adapter call the step timer is running for, named in a timeout's message."""
 
     @property
     def info(self) -> AdapterInfo:
@@ -73,11 +135,13 @@ class Harness:
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call the adapter; a crash or a hang past the step timeout becomes an ERROR."""
-        # Inline rather than a context manager: this runs on every adapter call of every step.
         timed = self.step_timeout > 0 and _CAN_INTERRUPT and threading.current_thread() is _MAIN
+        installed = self._alarm_installed
         previous: Any = None
         if timed:
-            previous = signal.signal(signal.SIGALRM, _Expire(what, self.step_timeout))
+            self._calling = what
+            if not installed:  # outside alarms(): install the handler for this call only
+                previous = signal.signal(signal.SIGALRM, self._expire)
             signal.setitimer(signal.ITIMER_REAL, self.step_timeout)
         try:
             return fn(*args, **kwargs)
@@ -89,23 +153,37 @@ class Harness:
         finally:
             if timed:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
+                if not installed:
+                    signal.signal(signal.SIGALRM, previous)
+
+    @contextlib.contextmanager
+    def alarms(self) -> Iterator[None]:
+        """Keep the step-timeout handler installed for a whole run, restoring the old one after.
+
+        Installing a signal handler costs more than most adapter calls; inside this block
+        each call only starts and stops the timer.
+        """
+        if not (_CAN_INTERRUPT and threading.current_thread() is _MAIN):
+            yield
+            return
+        previous = signal.signal(signal.SIGALRM, self._expire)
+        self._alarm_installed = True
+        try:
+            yield
+        finally:
+            self._alarm_installed = False
+            signal.signal(signal.SIGALRM, previous)
+
+    def close(self) -> None:
+        """Release what the run holds beyond the adapter: the worker threads."""
+        self.workers.close()
+
+    def _expire(self, signum: int, frame: object) -> None:
+        del signum, frame
+        msg = f"{self._calling} did not return within {self.step_timeout:g} s (per-step timeout)"
+        raise StepTimeoutError(msg)
 
 
 _CAN_INTERRUPT = hasattr(signal, "setitimer")
 """SIGALRM interrupts a hung call only on POSIX, and only in the main thread."""
 _MAIN = threading.main_thread()
-
-
-@attrs.frozen
-class _Expire:
-    """The SIGALRM handler of one adapter call: interrupt it with a StepTimeoutError."""
-
-    what: str
-    seconds: float
-
-    def __call__(self, signum: int, frame: object) -> None:
-        """Raise in the interrupted call."""
-        del signum, frame
-        msg = f"{self.what} did not return within {self.seconds:g} s (per-step timeout)"
-        raise StepTimeoutError(msg)

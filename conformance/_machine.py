@@ -10,13 +10,14 @@ every event name and identify trait set) and every difference becomes a
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import attrs
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, rule
+import hypothesis
+from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from conformance import _strategies as gen
 from conformance._adapter import ClientSession
@@ -39,6 +40,8 @@ from simulator import (
 Step = dict[str, Any]
 PROBE_EVENT = "closing probe"
 """The event teardown tracks on every open client, to observe its final identity."""
+SWITCH_INTERVAL = 1e-5
+"""Seconds between GIL hand-overs while concurrent calls run (Python's default is 5 ms)."""
 EXAMPLE_STRIDE = 100_000
 """Markers are example * stride + step; steps per example stay far below the stride."""
 
@@ -50,6 +53,28 @@ def step_number(event: Event) -> int | None:
         return int(tail) if tail.isdigit() else None
     marker = event.traits.get(gen.TRAIT_MARKER) if event.traits else None
     return marker if isinstance(marker, int) and not isinstance(marker, bool) else None
+
+
+RuleBody = Callable[..., None]
+
+
+def drawn_rule(**pools: tuple[str, ...]) -> Callable[[RuleBody], RuleBody]:
+    """Make ``body`` a rule whose keyword arguments come from one draw (``gen.Calls``).
+
+    The rule Hypothesis sees takes that draw as ``call``; ``body`` stays reachable as the
+    rule's ``body`` attribute, so a trace replays with the keyword arguments it recorded.
+    """
+    calls = gen.Calls(pools)
+
+    def decorate(body: RuleBody) -> RuleBody:
+        def step(self: RuleBasedStateMachine, call: int) -> None:
+            body(self, **calls.decode(call))
+
+        step.__name__, step.__qualname__, step.__doc__ = body.__name__, body.__qualname__, body.__doc__
+        step.body = body  # type: ignore[attr-defined]  # read by replay()
+        return rule(call=calls.indexes)(step)
+
+    return decorate
 
 
 class _Base(RuleBasedStateMachine):
@@ -285,7 +310,7 @@ class ClientMachine(_Base):
             self.users_by_device.setdefault(device, set()).add(user)
 
     # -- rules ---------------------------------------------------------------------------------
-    @rule(device=gen.devices, name=gen.event_names, properties=gen.properties)
+    @drawn_rule(device=gen.DEVICE_POOL, name=gen.NAME_POOL, properties=gen.PROPERTY_POOL)
     def track(self, device: str, name: str, properties: dict[str, Any]) -> None:
         """Track an event with a fresh properties dict."""
         seq = self._record("track", device=device, name=name, properties=properties)
@@ -294,7 +319,7 @@ class ClientMachine(_Base):
         self._model_call(seq, model.track, marked, properties)
         self.h.call("track()", sdk.track, marked, properties)
 
-    @rule(device=gen.devices, name=gen.event_names, key=gen.keys, value=gen.json_values)
+    @drawn_rule(device=gen.DEVICE_POOL, name=gen.NAME_POOL, key=gen.KEY_POOL, value=gen.VALUE_POOL)
     def track_reused_object(self, device: str, name: str, key: str, value: Any) -> None:
         """Track with the one properties dict the caller keeps reusing, changing it after."""
         seq = self._record("track_reused_object", device=device, name=name, key=key, value=value)
@@ -307,7 +332,7 @@ class ClientMachine(_Base):
         if isinstance(nested, list):
             nested.append(seq)
 
-    @rule(device=gen.devices, user_id=gen.users, traits=gen.traits)
+    @drawn_rule(device=gen.DEVICE_POOL, user_id=gen.USER_POOL, traits=gen.TRAIT_POOL)
     def identify(self, device: str, user_id: str, traits: dict[str, Any]) -> None:
         """Identify the device's current user."""
         seq = self._record("identify", device=device, user_id=user_id, traits=traits)
@@ -327,7 +352,7 @@ class ClientMachine(_Base):
             if key != gen.TRAIT_MARKER:
                 self.trait_log.setdefault(device, []).append((seq, key, value))
 
-    @rule(device=gen.devices, user_id=st.sampled_from([None, ""]), traits=gen.traits)
+    @drawn_rule(device=gen.DEVICE_POOL, user_id=gen.NO_USER_POOL, traits=gen.TRAIT_POOL)
     def identify_without_user(self, device: str, user_id: str | None, traits: dict[str, Any]) -> None:
         """identify(None) or identify('') must be refused, and nothing sent."""
         seq = self._record("identify_without_user", device=device, user_id=user_id, traits=traits)
@@ -629,12 +654,14 @@ class ServerMachine(_Base):
         self.shared: dict[str, Any] = {"plan": "free", "items": [1]}
         self.calls: dict[int, dict[str, Any]] = {}
         self.threaded: set[int] = set()
+        self.dual_observed: list[Event] = []
+        """``history_observed``'s events with their anonymous key in ``anonymous_id``."""
 
     def _ids(self, user_id: str | None, anonymous_id: str | None) -> dict[str, str | None]:
         return {"user_id": user_id, "anonymous_id": anonymous_id}
 
-    @rule(name=gen.event_names, properties=gen.properties, user_id=gen.users | st.none(),
-          anonymous_id=gen.anonymous_ids | st.none())  # fmt: skip
+    @drawn_rule(user_id=gen.USER_OR_NONE_POOL, anonymous_id=gen.ANONYMOUS_ID_OR_NONE_POOL,
+                name=gen.NAME_POOL, properties=gen.PROPERTY_POOL)  # fmt: skip
     def track(self, name: str, properties: dict[str, Any], user_id: str | None,
               anonymous_id: str | None) -> None:  # fmt: skip
         """Server track with this call's ids (at least one; a rule of its own covers neither)."""
@@ -647,11 +674,10 @@ class ServerMachine(_Base):
     def _server_track(self, seq: int, name: str, properties: dict[str, Any],
                       user_id: str | None, anonymous_id: str | None) -> None:  # fmt: skip
         marked = f"{name}{gen.MARKER}{self.mark(seq)}"
-        self.calls[seq] = {"kind": "track", "properties": dict(snapshot(properties)),
-                           **self._ids(user_id, anonymous_id)}  # fmt: skip
+        before = dict(snapshot(properties))  # read-only from here on: shared by both uses
+        self.calls[seq] = {"kind": "track", "properties": before, **self._ids(user_id, anonymous_id)}
         self._model_call(seq, lambda: self.model.server.track(
             marked, properties, user_id=user_id, anonymous_id=anonymous_id))
-        before = dict(snapshot(properties))
         self.h.call("track()", self.h.adapter.track, marked, properties, user_id=user_id,
                     anonymous_id=anonymous_id)  # fmt: skip
         self._check("server.arguments.not-retained")
@@ -660,8 +686,8 @@ class ServerMachine(_Base):
                           f"track (step {seq}) changed the properties dict the caller passed",
                           expected=before, observed=dict(snapshot(properties)), step=seq)
 
-    @rule(name=gen.event_names, key=gen.keys, value=gen.json_values,
-          user_id=gen.users | st.none(), anonymous_id=gen.anonymous_ids)  # fmt: skip
+    @drawn_rule(user_id=gen.USER_OR_NONE_POOL, anonymous_id=gen.ANONYMOUS_ID_POOL,
+                name=gen.NAME_POOL, key=gen.KEY_POOL, value=gen.VALUE_POOL)  # fmt: skip
     def track_reused_object(self, name: str, key: str, value: Any, user_id: str | None,
                             anonymous_id: str) -> None:  # fmt: skip
         """Track with one properties dict the caller keeps reusing and changing."""
@@ -687,7 +713,7 @@ class ServerMachine(_Base):
         self.h.call("identify()", self.h.adapter.identify, user_id=user_id,
                     anonymous_id=anonymous_id, traits=marked)  # fmt: skip
 
-    @rule(name=gen.event_names)
+    @drawn_rule(name=gen.NAME_POOL)
     def track_without_ids(self, name: str) -> None:
         """A call with neither id must be refused with an error, and nothing sent."""
         seq = self._record("track_without_ids", name=name)
@@ -713,27 +739,30 @@ class ServerMachine(_Base):
                                **self._ids(user, anon)}  # fmt: skip
             self._model_call(sub, lambda sub=sub, user=user, anon=anon: self.model.server.track(
                 f"threaded{gen.MARKER}{self.mark(sub)}", {"thread": sub}, user_id=user, anonymous_id=anon))
-        errors: list[BaseException] = []
         barrier = threading.Barrier(count)
 
-        def worker(sub: int, user: str, anon: str) -> None:
-            try:
+        def job(sub: int, user: str, anon: str) -> Callable[[], None]:
+            def call() -> None:
                 barrier.wait(timeout=self.h.step_timeout)
                 self.h.adapter.track(f"threaded{gen.MARKER}{self.mark(sub)}", {"thread": sub},
                                      user_id=user, anonymous_id=anon)  # fmt: skip
-            except BaseException as exc:  # noqa: BLE001  (reported below as an adapter error)
-                errors.append(exc)
 
-        threads = [threading.Thread(target=worker, args=c, daemon=True) for c in calls]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(self.h.step_timeout)
+            return call
+
+        # A short switch interval hands the GIL over sooner: the calls interleave more
+        # finely (better odds of exposing a race) and no thread idles a whole 5 ms slice.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        try:
+            errors = self.h.workers.run([job(*c) for c in calls], self.h.step_timeout)
+        finally:
+            sys.setswitchinterval(interval)
         self._check("server.threads.isolated")
-        if errors or any(t.is_alive() for t in threads):
+        if errors is None or errors:
             from conformance._errors import AdapterFailedError  # noqa: PLC0415
 
-            msg = f"concurrent track calls failed or hung: {errors[:1]!r}"
+            cause = "a call hung" if errors is None else repr(errors[0])
+            msg = f"concurrent track calls failed or hung: {cause}"
             raise AdapterFailedError(msg)
 
     def _lose_ack(self) -> None:
@@ -819,7 +848,9 @@ class ServerMachine(_Base):
         # Server SDKs put the ids of one call on one event: whatever fields the id model uses,
         # the event links its user to its anonymous key (anonymous, device or distinct id).
         expected = resolve([self.history_expected[i] for i in ordered], Link.BOTH_IDS)
-        observed = resolve([_dual(self.history_observed[i][1]) for i in ordered], Link.BOTH_IDS)
+        for _, event in self.history_observed[len(self.dual_observed):]:
+            self.dual_observed.append(_dual(event))  # once per event, not once per flush
+        observed = resolve([self.dual_observed[i] for i in ordered], Link.BOTH_IDS)
         for k, i in enumerate(ordered):
             seq = self.history_observed[i][0]
             if self._ids_of(seq)[0] is not None or expected[k].user_id is None:
@@ -852,26 +883,46 @@ def build_machines(harness: Harness) -> list[type[_Base]]:
     if info.kind.client:
         ns: dict[str, Any] = {"harness": harness}
         if "reset" in caps:
-            ns["reset"] = rule(device=gen.devices)(ClientMachine._reset)  # noqa: SLF001
+            ns["reset"] = drawn_rule(device=gen.DEVICE_POOL)(ClientMachine._reset)  # noqa: SLF001
         if "persistence" in caps:
-            ns["reopen"] = rule(device=gen.devices)(ClientMachine._reopen)  # noqa: SLF001
+            ns["reopen"] = drawn_rule(device=gen.DEVICE_POOL)(ClientMachine._reopen)  # noqa: SLF001
         if "alias" in caps and harness.profile.alias_supported:
-            ns["alias"] = rule(device=gen.devices, new_id=gen.users)(ClientMachine._alias)  # noqa: SLF001
+            ns["alias"] = drawn_rule(device=gen.DEVICE_POOL, new_id=gen.USER_POOL)(ClientMachine._alias)  # noqa: SLF001
         if "retries" in caps:
             ns["lose_next_delivery_ack"] = rule()(ClientMachine._lose_ack)  # noqa: SLF001
         machines.append(type("ClientMachine", (ClientMachine,), ns))
     if info.kind.server:
         ns = {"harness": harness}
         if "identify" in caps:
-            ns["identify"] = rule(user_id=gen.users | st.none(),
-                                  anonymous_id=gen.anonymous_ids | st.none(),
-                                  traits=gen.traits)(ServerMachine._identify)  # noqa: SLF001
+            ns["identify"] = drawn_rule(user_id=gen.USER_OR_NONE_POOL,
+                                        anonymous_id=gen.ANONYMOUS_ID_OR_NONE_POOL,
+                                        traits=gen.TRAIT_POOL)(ServerMachine._identify)  # noqa: SLF001
         if "threads" in caps:
-            ns["concurrent_calls"] = rule(count=st.integers(2, 4))(ServerMachine._threads)  # noqa: SLF001
+            ns["concurrent_calls"] = drawn_rule(count=gen.THREAD_COUNT_POOL)(ServerMachine._threads)  # noqa: SLF001
         if "retries" in caps:
             ns["lose_next_delivery_ack"] = rule()(ServerMachine._lose_ack)  # noqa: SLF001
         machines.append(type("ServerMachine", (ServerMachine,), ns))
     return machines
+
+
+def run_machine(
+    machine: type[RuleBasedStateMachine], settings: hypothesis.settings, seed: int | None = None
+) -> None:
+    """Run one machine class under Hypothesis with ``settings`` (and ``seed``, if given).
+
+    Hypothesis gets a factory function rather than the class: on every run it digests
+    the source of what it is given (for its database key and derandomized seed), and
+    finding a class's source means parsing its whole module, which cost as much as a
+    short run's steps. The factory's source is one line.
+    """
+
+    def new_machine() -> RuleBasedStateMachine:
+        return machine()
+
+    factory: Callable[[], RuleBasedStateMachine] = new_machine
+    if seed is not None:
+        factory = hypothesis.seed(seed)(factory)
+    run_state_machine_as_test(factory, settings=settings)  # type: ignore[no-untyped-call, unused-ignore]
 
 
 def requirement_applies(  # noqa: PLR0911  (one reason per early return)

@@ -41,8 +41,12 @@ def replay(
             if method is None or not hasattr(method, "hypothesis_stateful_rule"):
                 msg = f"unknown rule {describe(rule)} for the {machine} machine of {sdk.info.name!r}."
                 raise InvalidInputError(msg)
+            body = getattr(method, "body", None)  # a drawn_rule: call it with its arguments
             try:
-                method(**args)
+                if body is not None:
+                    body(state, **args)
+                else:
+                    method(**args)
             except ConformanceFailure as failure:
                 found.extend(failure.violations)
         try:
@@ -50,5 +54,6 @@ def replay(
         except ConformanceFailure as failure:
             found.extend(failure.violations)
     finally:
+        harness.close()
         sdk.shutdown()
     return found

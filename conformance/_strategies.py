@@ -2,22 +2,24 @@
 
 Payloads come from pools built once, at import, by a seeded generator: unicode, nesting,
 big integers, float32 values, empty and reserved-looking shapes. A rule step then costs
-Hypothesis one index draw per argument instead of a recursive structure, so the budget
-goes to what identity bugs depend on (the order of identify, reset, reopen and track
-calls) and not to payload variety that no identity rule reads. Each pool is ordered from
-the simplest value to the most complex, so shrinking an index shrinks the value, and
-every draw decodes a fresh object, so an SDK that mutates what it is given cannot
-change the pool.
+Hypothesis one integer draw (:class:`Calls`) rather than a recursive structure per
+argument, so the budget goes to what identity bugs depend on (the order of identify,
+reset, reopen and track calls), not to payload variety that no identity rule reads. Each
+pool is ordered from the simplest value to the most complex, so shrinking an index
+shrinks the value, and decoding builds fresh dicts and lists, so an SDK that mutates
+what it is given cannot change the pool.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 import struct
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 from hypothesis import strategies as st
 
 DEVICES = ("device-0", "device-1", "device-2")
@@ -120,24 +122,60 @@ def _pool(make: Callable[[random.Random], Any], size: int, salt: int) -> tuple[s
     return tuple(sorted(texts, key=lambda text: (len(text), text)))
 
 
-def _decoded(pool: tuple[str, ...]) -> st.SearchStrategy[Any]:
-    """One index draw per value; decoding makes a fresh object on every draw."""
-    return st.sampled_from(pool).map(json.loads)
+def _texts(*values: Any) -> tuple[str, ...]:
+    return tuple(json.dumps(value, ensure_ascii=False) for value in values)
 
 
 PROPERTY_POOL = _pool(_properties, 512, 1)
 TRAIT_POOL = _pool(_traits, 128, 2)
 VALUE_POOL = _pool(_json_value, 256, 3)
 KEY_POOL = _pool(_key, 32, 4)
-NAME_POOL = tuple(json.dumps(n, ensure_ascii=False) for n in _FIXED_NAMES) + _pool(
-    _event_name, 60, 5
-)
+NAME_POOL = _texts(*_FIXED_NAMES) + _pool(_event_name, 60, 5)
+DEVICE_POOL = _texts(*DEVICES)
+USER_POOL = _texts(*USERS)
+USER_OR_NONE_POOL = _texts(*USERS, None)
+ANONYMOUS_ID_POOL = _texts(*ANONYMOUS_IDS)
+ANONYMOUS_ID_OR_NONE_POOL = _texts(*ANONYMOUS_IDS, None)
+NO_USER_POOL = _texts(None, "")
+THREAD_COUNT_POOL = _texts(2, 3, 4)
 
-keys: st.SearchStrategy[str] = _decoded(KEY_POOL)
-json_values: st.SearchStrategy[Any] = _decoded(VALUE_POOL)
-properties: st.SearchStrategy[dict[str, Any]] = _decoded(PROPERTY_POOL)
-traits: st.SearchStrategy[dict[str, Any]] = _decoded(TRAIT_POOL)  # real identify calls carry traits
-event_names: st.SearchStrategy[str] = _decoded(NAME_POOL)
-devices = st.sampled_from(DEVICES)
-users = st.sampled_from(USERS)
-anonymous_ids = st.sampled_from(ANONYMOUS_IDS)
+
+@attrs.frozen
+class Calls:
+    """The arguments of one rule step, drawn as a single index into the product of pools.
+
+    One integer draw per step, whatever the number of arguments; the rule decodes it
+    (decoding in a ``.map`` would cost Hypothesis a second strategy per step). The first
+    field is the least significant digit of the index, so shrinking the index simplifies
+    the last fields (payloads) first and the first ones (devices, users) last. Decoding
+    builds fresh objects every time.
+    """
+
+    fields: dict[str, tuple[str, ...]]
+    indexes: st.SearchStrategy[int] = attrs.field(init=False)
+
+    @indexes.default
+    def _indexes(self) -> st.SearchStrategy[int]:
+        return st.integers(0, math.prod(len(pool) for pool in self.fields.values()) - 1)
+
+    _decoded: tuple[tuple[str, tuple[Any, ...], tuple[str, ...] | None], ...] = attrs.field(
+        init=False
+    )
+    """Per field: its name, its values decoded once, and its JSON texts if values are mutable."""
+
+    @_decoded.default
+    def _decode_once(self) -> tuple[tuple[str, tuple[Any, ...], tuple[str, ...] | None], ...]:
+        decoded = []
+        for name, pool in self.fields.items():
+            values = tuple(json.loads(text) for text in pool)
+            mutable = any(isinstance(value, (dict, list)) for value in values)
+            decoded.append((name, values, pool if mutable else None))
+        return tuple(decoded)
+
+    def decode(self, index: int) -> dict[str, Any]:
+        """The keyword arguments that ``index`` stands for; dicts and lists are fresh."""
+        arguments = {}
+        for name, values, texts in self._decoded:
+            index, digit = divmod(index, len(values))
+            arguments[name] = values[digit] if texts is None else json.loads(texts[digit])
+        return arguments

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 
 import pytest
 
 from conformance import AdapterFailedError, Collector, DeliveryFailedError
-from conformance._harness import Harness, StepTimeoutError
+from conformance._harness import Harness, StepTimeoutError, Workers
 from conformance._reference import ReferenceAdapter
 from simulator import Event, Kind, get_profile
 
@@ -62,3 +64,50 @@ def test_crashing_call_becomes_an_adapter_error() -> None:
 
     with pytest.raises(AdapterFailedError, match=r"RuntimeError in track\(\): kaput"):
         _harness(1).call("track()", boom)
+
+
+def test_hung_call_times_out_inside_alarms_and_the_old_handler_returns() -> None:
+    """Inside alarms() one handler serves every call; a hang still times out; the old one is back after."""
+    harness = _harness(0.2)
+    before = signal.getsignal(signal.SIGALRM)
+    with harness.alarms():
+        assert harness.call("track()", lambda: 1) == 1
+        with pytest.raises(StepTimeoutError, match=r"flush\(\) did not return within 0.2 s"):
+            harness.call("flush()", time.sleep, 5)
+    assert signal.getsignal(signal.SIGALRM) is before
+
+
+def test_workers_run_jobs_at_once_and_report_their_exceptions() -> None:
+    """Worker threads run every job concurrently (a barrier of all of them passes) and hand back errors."""
+    workers = Workers()
+    barrier = threading.Barrier(3)
+    names: list[str] = []
+
+    def job() -> None:
+        barrier.wait(timeout=5)
+        names.append(threading.current_thread().name)
+
+    def failing() -> None:
+        barrier.wait(timeout=5)
+        raise ValueError("bad")
+
+    try:
+        errors = workers.run([job, job, failing], timeout=5)
+        assert errors is not None
+        assert [type(e) for e in errors] == [ValueError]
+        assert len(set(names)) == 2
+        assert workers.run([job, job, job], timeout=5) == []  # the same threads serve again
+    finally:
+        workers.close()
+
+
+def test_workers_report_a_hung_job_and_start_afresh() -> None:
+    """A job that outlives the timeout gives None; the next run gets new threads and works."""
+    workers = Workers()
+    release = threading.Event()
+    try:
+        assert workers.run([lambda: release.wait(5) and None], timeout=0.1) is None
+        assert workers.run([lambda: None], timeout=5) == []
+    finally:
+        release.set()
+        workers.close()

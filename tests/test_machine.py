@@ -42,3 +42,19 @@ def test_reset_traits_reach_the_next_identify() -> None:
              ("identify", {"device": "device-0", "user_id": "u2", "traits": {"x": 1}}),
              ("flush", {})]
     assert _found("mutant-reset-keeps-traits", steps) == {"client.reset.forgets-traits"}
+
+
+def test_closing_probe_sees_a_user_kept_after_reset() -> None:
+    """With no track after identify and reset, teardown's probe event still shows the kept user."""
+    steps = [("identify", {"device": "device-0", "user_id": "u1", "traits": {"k": 1}}),
+             ("reset", {"device": "device-0"})]
+    assert "client.reset.forgets-user" in _found("mutant-reset-keeps-user", steps)
+
+
+def test_drawn_rules_replay_with_their_recorded_arguments() -> None:
+    """A rule drawn as one index replays from the keyword arguments its trace step recorded."""
+    steps = [("track_reused_object", {"device": "device-1", "name": "n", "key": "a",
+                                      "value": [1, {"b": None}]}),
+             ("reset", {"device": "device-1"}),
+             ("flush", {})]  # fmt: skip
+    assert _found("reference", steps) == set()
