@@ -13,7 +13,7 @@ import contextlib
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import hypothesis
@@ -922,7 +922,10 @@ def run_machine(
     factory: Callable[[], RuleBasedStateMachine] = new_machine
     if seed is not None:
         factory = hypothesis.seed(seed)(factory)
-    run_state_machine_as_test(factory, settings=settings)  # type: ignore[no-untyped-call, unused-ignore]
+    # Hypothesis only ever calls it (``state_machine_factory()``) when settings are given,
+    # although newer releases annotate the parameter as the class.
+    machine_factory = cast("type[RuleBasedStateMachine]", factory)
+    run_state_machine_as_test(machine_factory, settings=settings)  # type: ignore[no-untyped-call, unused-ignore]
 
 
 def requirement_applies(  # noqa: PLR0911  (one reason per early return)
