@@ -864,7 +864,8 @@ class ServerMachine(_Base):
 
 def _dual(event: Event) -> Event:
     """The event with its anonymous key in ``anonymous_id``, whatever field carried it."""
-    return attrs.evolve(event, anonymous_id=event.anonymous_key)
+    key = event.anonymous_key
+    return event if key == event.anonymous_id else attrs.evolve(event, anonymous_id=key)
 
 
 def _wire_ids(event: Event) -> dict[str, str]:

@@ -47,6 +47,12 @@ def check_mapping(value: Any, name: str) -> None:
     """Raise unless ``value`` is ``None`` or a mapping with str keys."""
     if value is None:
         return
+    if type(value) is dict:  # the common case, without the slow ABC check
+        for key in value:
+            if type(key) is not str:
+                break
+        else:
+            return
     from collections.abc import Mapping  # noqa: PLC0415  (only reached on the slow path)
 
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):

@@ -47,9 +47,12 @@ def snapshot(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
 
 
 def _deep_copy(value: Any) -> Any:
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind in _SCALARS:  # exact types first: the ABC check below is slow
+        return value
+    if kind is dict or isinstance(value, Mapping):
         return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if kind is list or isinstance(value, (list, tuple)):
         return [_deep_copy(v) for v in value]
     return value
 
