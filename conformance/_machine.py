@@ -10,7 +10,6 @@ every event name and identify trait set) and every difference becomes a
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any, cast
@@ -40,8 +39,6 @@ from simulator import (
 Step = dict[str, Any]
 PROBE_EVENT = "closing probe"
 """The event teardown tracks on every open client, to observe its final identity."""
-SWITCH_INTERVAL = 1e-5
-"""Seconds between GIL hand-overs while concurrent calls run (Python's default is 5 ms)."""
 EXAMPLE_STRIDE = 100_000
 """Markers are example * stride + step; steps per example stay far below the stride."""
 
@@ -749,14 +746,7 @@ class ServerMachine(_Base):
 
             return call
 
-        # A short switch interval hands the GIL over sooner: the calls interleave more
-        # finely (better odds of exposing a race) and no thread idles a whole 5 ms slice.
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH_INTERVAL)
-        try:
-            errors = self.h.workers.run([job(*c) for c in calls], self.h.step_timeout)
-        finally:
-            sys.setswitchinterval(interval)
+        errors = self.h.workers.run([job(*c) for c in calls], self.h.step_timeout)
         self._check("server.threads.isolated")
         if errors is None or errors:
             from conformance._errors import AdapterFailedError  # noqa: PLC0415

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 if TYPE_CHECKING:
+    from conformance._adapter import AdapterInfo
     from conformance._collector import Collector
     from conformance._http import HttpCollector
 
@@ -113,3 +114,40 @@ def collector_url(collector: Collector) -> tuple[str, HttpCollector | None]:
 
     http = HttpCollector(collector)
     return http.start().rstrip("/"), http
+
+
+class ServerSdkAdapter:
+    """What the built-in server-SDK adapters share: no clients, and a collector they may own.
+
+    A subclass sets ``_info`` and ``_http`` (from :func:`collector_url`) and implements the
+    server operations and ``flush``. ``shutdown`` releases the SDK (a flush, unless the
+    subclass overrides ``_release_sdk``) and then stops the collector the adapter started.
+    """
+
+    _info: AdapterInfo
+    _http: HttpCollector | None
+
+    @property
+    def info(self) -> AdapterInfo:
+        """What this adapter declares."""
+        return self._info
+
+    def open_client(self, storage_key: str) -> Any:
+        """Not available: a server SDK has no clients."""
+        msg = f"{self._info.name} is a server SDK; it has no client to open on {storage_key!r}"
+        raise NotImplementedError(msg)
+
+    def flush(self) -> None:
+        """Deliver everything accepted (each subclass says how)."""
+        raise NotImplementedError
+
+    def shutdown(self) -> None:
+        """Release the SDK; then stop the collector this adapter started, if any."""
+        try:
+            self._release_sdk()
+        finally:
+            if self._http is not None:
+                self._http.stop()
+
+    def _release_sdk(self) -> None:
+        self.flush()

@@ -41,7 +41,7 @@ from typing import Any
 
 from conformance._adapter import AdapterInfo, AdapterKind
 from conformance._collector import Collector
-from conformance._sdk_adapters import collector_url, distribution_version
+from conformance._sdk_adapters import ServerSdkAdapter, collector_url, distribution_version
 
 DISTRIBUTION = "amplitude-analytics"
 API_KEY = "identity-conformance-key"
@@ -49,7 +49,7 @@ FLUSH_INTERVAL_MILLIS = 10_000
 FLUSH_MAX_RETRIES = 2
 
 
-class AmplitudeAdapter:
+class AmplitudeAdapter(ServerSdkAdapter):
     """amplitude-analytics' ``Amplitude`` client, aimed at the collector."""
 
     def __init__(self, collector: Collector) -> None:
@@ -72,16 +72,6 @@ class AmplitudeAdapter:
             capabilities=frozenset({"identify", "retries", "threads"}),
             description="amplitude.Amplitude posting /2/httpapi; anonymous id = device_id.",
         )
-
-    @property
-    def info(self) -> AdapterInfo:
-        """What this adapter declares."""
-        return self._info
-
-    def open_client(self, storage_key: str) -> Any:
-        """Not available: amplitude-analytics is a server SDK."""
-        msg = f"sdk-amplitude is a server SDK; it has no client to open on {storage_key!r}"
-        raise NotImplementedError(msg)
 
     def track(
         self,
@@ -121,10 +111,5 @@ class AmplitudeAdapter:
             for future in futures:
                 future.result()
 
-    def shutdown(self) -> None:
-        """``shutdown()`` (opt out, flush, stop the workers); then stop our collector, if any."""
-        try:
-            self.client.shutdown()
-        finally:
-            if self._http is not None:
-                self._http.stop()
+    def _release_sdk(self) -> None:
+        self.client.shutdown()  # the SDK's own: flush, then stop its workers

@@ -33,7 +33,7 @@ from typing import Any
 
 from conformance._adapter import AdapterInfo, AdapterKind
 from conformance._collector import Collector
-from conformance._sdk_adapters import collector_url, distribution_version
+from conformance._sdk_adapters import ServerSdkAdapter, collector_url, distribution_version
 
 DISTRIBUTION = "mixpanel"
 TOKEN = "identity-conformance-token"  # noqa: S105  (a dummy project token for the loopback collector)
@@ -48,7 +48,7 @@ def distinct_id_for(user_id: str | None, anonymous_id: str | None) -> str | None
     return user_id if user_id is not None else anonymous_id
 
 
-class MixpanelAdapter:
+class MixpanelAdapter(ServerSdkAdapter):
     """mixpanel-python's ``Mixpanel`` with a loopback ``Consumer``."""
 
     def __init__(self, collector: Collector) -> None:
@@ -74,16 +74,6 @@ class MixpanelAdapter:
             groups_url=f"{self.url}/groups", import_url=f"{self.url}/import",
             request_timeout=TIMEOUT_SECONDS, retry_limit=1,
         )  # fmt: skip
-
-    @property
-    def info(self) -> AdapterInfo:
-        """What this adapter declares."""
-        return self._info
-
-    def open_client(self, storage_key: str) -> Any:
-        """Not available: mixpanel-python is a server SDK."""
-        msg = f"sdk-mixpanel is a server SDK; it has no client to open on {storage_key!r}"
-        raise NotImplementedError(msg)
 
     def track(
         self,
@@ -115,8 +105,3 @@ class MixpanelAdapter:
 
     def flush(self) -> None:
         """Nothing to do: a plain ``Consumer`` sends inside every call."""
-
-    def shutdown(self) -> None:
-        """Stop the collector this adapter started, if any."""
-        if self._http is not None:
-            self._http.stop()

@@ -31,7 +31,7 @@ from typing import Any
 
 from conformance._adapter import AdapterInfo, AdapterKind
 from conformance._collector import Collector
-from conformance._sdk_adapters import collector_url, distribution_version
+from conformance._sdk_adapters import ServerSdkAdapter, collector_url, distribution_version
 
 DISTRIBUTION = "posthog"
 API_KEY = "phc_identity_conformance"
@@ -43,7 +43,7 @@ def distinct_id_for(user_id: str | None, anonymous_id: str | None) -> str | None
     return user_id if user_id is not None else anonymous_id
 
 
-class PostHogAdapter:
+class PostHogAdapter(ServerSdkAdapter):
     """posthog's ``Posthog`` client in sync mode, aimed at the collector."""
 
     def __init__(self, collector: Collector) -> None:
@@ -64,16 +64,6 @@ class PostHogAdapter:
             capabilities=frozenset({"alias", "identify", "threads"}),
             description="posthog.Posthog(sync_mode=True, debug=True); distinct_id = user id, else anonymous id.",
         )
-
-    @property
-    def info(self) -> AdapterInfo:
-        """What this adapter declares."""
-        return self._info
-
-    def open_client(self, storage_key: str) -> Any:
-        """Not available: posthog-python is a server SDK."""
-        msg = f"sdk-posthog is a server SDK; it has no client to open on {storage_key!r}"
-        raise NotImplementedError(msg)
 
     def track(
         self,
@@ -102,10 +92,5 @@ class PostHogAdapter:
         """``flush()`` (sync mode has already delivered every call)."""
         self.client.flush()
 
-    def shutdown(self) -> None:
-        """``shutdown()``; then stop the collector this adapter started, if any."""
-        try:
-            self.client.shutdown()
-        finally:
-            if self._http is not None:
-                self._http.stop()
+    def _release_sdk(self) -> None:
+        self.client.shutdown()  # the SDK's own: flush, then stop its workers

@@ -68,8 +68,3 @@ class RudderStackAdapter(SegmentAdapter):
             capabilities=frozenset({"alias", "identify", "threads"}),
             description="rudderstack.analytics.Client(sync_mode=True), gzip, posting to the collector.",
         )
-
-    def open_client(self, storage_key: str) -> Any:
-        """Not available: RudderStack's Python library is a server SDK."""
-        msg = f"sdk-rudderstack is a server SDK; it has no client to open on {storage_key!r}"
-        raise NotImplementedError(msg)

@@ -24,14 +24,14 @@ from typing import Any
 
 from conformance._adapter import AdapterInfo, AdapterKind
 from conformance._collector import Collector
-from conformance._sdk_adapters import collector_url, distribution_version
+from conformance._sdk_adapters import ServerSdkAdapter, collector_url, distribution_version
 
 DISTRIBUTION = "segment-analytics-python"
 WRITE_KEY = "identity-conformance"
 TIMEOUT_SECONDS = 5
 
 
-class SegmentAdapter:
+class SegmentAdapter(ServerSdkAdapter):
     """segment-analytics-python's ``Client`` in sync mode, aimed at the collector."""
 
     def __init__(self, collector: Collector) -> None:
@@ -51,16 +51,6 @@ class SegmentAdapter:
             capabilities=frozenset({"alias", "identify", "threads"}),
             description="segment.analytics.Client(sync_mode=True) posting to the collector.",
         )
-
-    @property
-    def info(self) -> AdapterInfo:
-        """What this adapter declares."""
-        return self._info
-
-    def open_client(self, storage_key: str) -> Any:
-        """Not available: Segment's Python library is a server SDK."""
-        msg = f"sdk-segment is a server SDK; it has no client to open on {storage_key!r}"
-        raise NotImplementedError(msg)
 
     def track(
         self,
@@ -88,11 +78,3 @@ class SegmentAdapter:
     def flush(self) -> None:
         """``Client.flush()`` (sync mode has already delivered every call)."""
         self.client.flush()
-
-    def shutdown(self) -> None:
-        """Flush; then stop the collector this adapter started, if any."""
-        try:
-            self.client.flush()
-        finally:
-            if self._http is not None:
-                self._http.stop()

@@ -40,7 +40,7 @@ from typing import Any
 
 from conformance._adapter import AdapterInfo, AdapterKind
 from conformance._collector import Collector
-from conformance._sdk_adapters import collector_url, distribution_version
+from conformance._sdk_adapters import ServerSdkAdapter, collector_url, distribution_version
 
 DISTRIBUTION = "snowplow-tracker"
 NAMESPACE = "identity-conformance"
@@ -57,7 +57,7 @@ def schema_for(event: str) -> str:
     return f"iglu:{VENDOR}/{event}/jsonschema/1-0-0"
 
 
-class SnowplowAdapter:
+class SnowplowAdapter(ServerSdkAdapter):
     """snowplow-tracker's ``Tracker`` with a synchronous ``Emitter`` aimed at the collector."""
 
     def __init__(self, collector: Collector) -> None:
@@ -81,16 +81,6 @@ class SnowplowAdapter:
             capabilities=frozenset({"retries", "threads"}),
             description="snowplow_tracker.Tracker + Emitter(batch_size=1); self-describing events, uid/duid.",
         )
-
-    @property
-    def info(self) -> AdapterInfo:
-        """What this adapter declares."""
-        return self._info
-
-    def open_client(self, storage_key: str) -> Any:
-        """Not available: the adapter drives the tracker as a server SDK."""
-        msg = f"sdk-snowplow is a server SDK adapter; it has no client to open on {storage_key!r}"
-        raise NotImplementedError(msg)
 
     def track(
         self,
@@ -127,11 +117,3 @@ class SnowplowAdapter:
 
     def _buffered(self) -> int:
         return int(self.emitter.event_store.size())
-
-    def shutdown(self) -> None:
-        """Flush; then stop the collector this adapter started, if any."""
-        try:
-            self.flush()
-        finally:
-            if self._http is not None:
-                self._http.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 
@@ -91,8 +92,10 @@ def test_workers_run_jobs_at_once_and_report_their_exceptions() -> None:
         barrier.wait(timeout=5)
         raise ValueError("bad")
 
+    interval = sys.getswitchinterval()
     try:
         errors = workers.run([job, job, failing], timeout=5)
+        assert sys.getswitchinterval() == interval  # the finer interval lasts only the run
         assert errors is not None
         assert [type(e) for e in errors] == [ValueError]
         assert len(set(names)) == 2

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from conformance._adapter import AdapterInfo, AdapterKind
 from conformance._collector import Collector
 from conformance._http import HttpCollector
-from conformance._sdk_adapters import SDK_ADAPTERS
+from conformance._sdk_adapters import SDK_ADAPTERS, ServerSdkAdapter
 from simulator import Kind
 
 ADAPTER_MODULES = (
@@ -133,3 +134,33 @@ def test_an_adapter_without_a_collector_url_serves_one_and_stops_it(spec: Any) -
     finally:
         adapter.shutdown()
     assert collector.url is None
+
+
+class _StoppedCollector:
+    """Stands in for an HttpCollector the adapter started; records that it was stopped."""
+
+    stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+class _FailingRelease(ServerSdkAdapter):
+    def __init__(self, http: _StoppedCollector) -> None:
+        self._info = AdapterInfo(name="sdk-fake", kind=AdapterKind.SERVER, profile="seed",
+                                 sdk_name="fake", sdk_version="0")  # fmt: skip
+        self._http = http  # type: ignore[assignment]
+
+    def flush(self) -> None:
+        raise RuntimeError("delivery failed")
+
+
+def test_server_sdk_adapter_has_no_clients_and_stops_its_collector_even_when_release_fails() -> None:
+    """open_client names the adapter; shutdown stops the collector it started although flush raised."""
+    http = _StoppedCollector()
+    adapter = _FailingRelease(http)
+    with pytest.raises(NotImplementedError, match="sdk-fake is a server SDK"):
+        adapter.open_client("device-0")
+    with pytest.raises(RuntimeError, match="delivery failed"):
+        adapter.shutdown()
+    assert http.stopped
