@@ -117,78 +117,15 @@ def per_call_ns(benchmark: Benchmark) -> float | None:
 
 
 # -- (a)-(c): the track hot path against a dict append ----------------------------------------------
-@pytest.mark.benchmark(group="track-vs-dict-append")
-def test_dict_append(benchmark: Benchmark, figures: dict[str, float]) -> None:
-    """Baseline: append a plain Segment-shaped event dict to a list."""
-    sink: list[dict[str, Any]] = []
-    anonymous_id = "2f1c4a9e-0b7d-4c1e-9a55-7d3e8f6b1c20"
+def track_cases() -> tuple[dict[str, Callable[[], None]], Callable[[], None]]:
+    """The timed cases, each making ``CALLS`` calls, and the function that empties their queues.
 
-    def run() -> None:
-        append = sink.append
-        for _ in range(CALLS):
-            append({"type": "track", "event": NAME, "userId": None,
-                    "anonymousId": anonymous_id, "properties": PROPERTIES})  # fmt: skip
-
-    gc.collect()  # every case starts from the same collector state
-    benchmark.pedantic(run, setup=sink.clear, rounds=ROUNDS, iterations=1, warmup_rounds=5)
-    ns = per_call_ns(benchmark)
-    if ns is not None:
-        benchmark.extra_info["per_call_ns"] = round(ns, 1)
-
-
-@pytest.mark.benchmark(group="track-vs-dict-append")
-def test_dict_append_with_copied_properties(benchmark: Benchmark, figures: dict[str, float]) -> None:
-    """Second baseline: the same dict append, holding a copy of the properties.
-
-    Keeping the caller's dict itself is the carry-over bug the suite catches (mutant
-    ``mutant-properties-by-reference``), so a correct SDK pays at least this copy.
-    """
-    sink: list[dict[str, Any]] = []
-    anonymous_id = "2f1c4a9e-0b7d-4c1e-9a55-7d3e8f6b1c20"
-
-    def run() -> None:
-        append = sink.append
-        for _ in range(CALLS):
-            append({"type": "track", "event": NAME, "userId": None,
-                    "anonymousId": anonymous_id, "properties": dict(PROPERTIES)})  # fmt: skip
-
-    gc.collect()  # every case starts from the same collector state
-    benchmark.pedantic(run, setup=sink.clear, rounds=ROUNDS, iterations=1, warmup_rounds=5)
-    ns = per_call_ns(benchmark)
-    if ns is not None:
-        benchmark.extra_info["per_call_ns"] = round(ns, 1)
-
-
-@pytest.mark.benchmark(group="track-vs-dict-append")
-@pytest.mark.parametrize(
-    "properties", [None, PROPERTIES], ids=["track-no-properties", "track-flat-properties"]
-)
-def test_reference_track(
-    benchmark: Benchmark, figures: dict[str, float], properties: dict[str, Any] | None
-) -> None:
-    """ReferenceClient.track(name, properties) on an anonymous client, queue emptied per round."""
-    sdk = ReferenceSDK(seed=1)
-    client = sdk.open_client("bench-device")
-    queue = sdk.outbox.pending
-
-    def run() -> None:
-        track = client.track
-        for _ in range(CALLS):
-            track(NAME, properties)
-
-    gc.collect()  # every case starts from the same collector state
-    benchmark.pedantic(run, setup=queue.clear, rounds=ROUNDS, iterations=1, warmup_rounds=5)
-    ns = per_call_ns(benchmark)
-    if ns is not None:
-        benchmark.extra_info["per_call_ns"] = round(ns, 1)
-
-
-@pytest.mark.benchmark(group="track-ratios")
-def test_track_ratios(benchmark: Benchmark, figures: dict[str, float]) -> None:
-    """The figures of reports/bench.json: the four cases above, taking turns round by round.
-
-    Each case keeps its fastest round (noise only adds time); taking turns puts all of them
-    under the same machine and collector state, which separate benchmarks do not.
+    - ``dict_append_ns``: append a plain Segment-shaped event dict to a list;
+    - ``dict_append_copy_ns``: the same, holding a copy of the properties (keeping the
+      caller's dict is the carry-over bug ``mutant-properties-by-reference``, so a correct
+      SDK pays at least this copy);
+    - ``track_no_properties_ns`` / ``track_ns``: ``ReferenceClient.track`` on an anonymous
+      client without and with the four flat properties.
     """
     anonymous_id = "2f1c4a9e-0b7d-4c1e-9a55-7d3e8f6b1c20"
     sink: list[dict[str, Any]] = []
@@ -218,15 +155,43 @@ def test_track_ratios(benchmark: Benchmark, figures: dict[str, float]) -> None:
         for _ in range(CALLS):
             track(NAME, PROPERTIES)
 
+    def empty() -> None:
+        sink.clear()
+        queue.clear()
+
     cases = {"dict_append_ns": dict_append, "dict_append_copy_ns": dict_append_copy,
              "track_no_properties_ns": track_no_properties, "track_ns": track_properties}  # fmt: skip
+    return cases, empty
+
+
+@pytest.mark.benchmark(group="track-vs-dict-append")
+@pytest.mark.parametrize(
+    "case", ["dict_append_ns", "dict_append_copy_ns", "track_no_properties_ns", "track_ns"]
+)
+def test_track_case(benchmark: Benchmark, case: str) -> None:
+    """One case of track_cases() on its own, for pytest-benchmark's table."""
+    cases, empty = track_cases()
+    gc.collect()  # every case starts from the same collector state
+    benchmark.pedantic(cases[case], setup=empty, rounds=ROUNDS, iterations=1, warmup_rounds=5)
+    ns = per_call_ns(benchmark)
+    if ns is not None:
+        benchmark.extra_info["per_call_ns"] = round(ns, 1)
+
+
+@pytest.mark.benchmark(group="track-ratios")
+def test_track_ratios(benchmark: Benchmark, figures: dict[str, float]) -> None:
+    """The figures of reports/bench.json: the cases of track_cases(), taking turns round by round.
+
+    Each case keeps its fastest round (noise only adds time); taking turns puts all of them
+    under the same machine and collector state, which separate benchmarks do not.
+    """
+    cases, empty = track_cases()
     best: dict[str, float] = dict.fromkeys(cases, float("inf"))
 
     def measure() -> None:
         for _ in range(ROUNDS):
             for name, case in cases.items():
-                sink.clear()
-                queue.clear()
+                empty()
                 started = time.perf_counter()
                 case()
                 best[name] = min(best[name], time.perf_counter() - started)
