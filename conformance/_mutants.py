@@ -25,7 +25,7 @@ from simulator import (
     StoredIdentity,
     snapshot,
 )
-from simulator._outbox import Pending
+from simulator._outbox import Pending, WireIds
 
 
 @attrs.frozen
@@ -101,11 +101,27 @@ def _client_mutant(wrapper: type[_ClientWrapper]) -> type[_MutantAdapter]:
     return Adapter
 
 
-def _replace(entry: Pending, index: int, value: Any) -> Pending:
-    """``entry`` (a queued call) with field ``index`` set to ``value``."""
-    items = list(entry)
-    items[index] = value
-    return cast("Pending", tuple(items))
+def _set_wire_id(client: ReferenceClient, index: int, value: str | None) -> None:
+    """Overwrite one of the ids ``client`` stamps on its calls (see ``simulator._outbox.WireIds``)."""
+    ids = list(client._wire_ids)
+    ids[index] = value
+    client._wire_ids = cast("WireIds", tuple(ids))
+
+
+_USER, _ANONYMOUS = 0, 1  # indexes into WireIds
+
+
+def _with_user(entry: Pending, user_id: str | None) -> Pending:
+    """``entry`` (a queued call) sent under ``user_id``."""
+    kind, name, (_, anonymous_id, device_id, distinct_id, source), *rest = entry
+    ids = (user_id, anonymous_id, device_id, distinct_id, source)
+    return cast("Pending", (kind, name, ids, *rest))
+
+
+def _with_properties(entry: Pending, properties: Mapping[str, Any]) -> Pending:
+    """``entry`` (a queued call) carrying ``properties``."""
+    kind, name, ids, previous_id, group_id, _, traits = entry
+    return (kind, name, ids, previous_id, group_id, properties, traits)
 
 
 # -- client mutants ---------------------------------------------------------------------------
@@ -162,7 +178,7 @@ class _AnonymousIdPerProcess(_MutantAdapter):
 class _AnonymousIdDroppedOnceIdentified(_ClientWrapper):
     def track(self, name: str, properties: Mapping[str, Any]) -> None:
         if self.inner.user_id is not None:
-            self.inner._anonymous_id = None
+            _set_wire_id(self.inner, _ANONYMOUS, None)
         self.inner.track(name, properties)
 
 
@@ -207,9 +223,9 @@ class _LazyReset(_ClientWrapper):
     stale = False
 
     def reset(self) -> None:
-        user = self.inner._user_id
+        user = self.inner._wire_ids[_USER]
         self.inner.reset()
-        self.inner._user_id = user
+        _set_wire_id(self.inner, _USER, user)
         self.stale = True
 
     def track(self, name: str, properties: Mapping[str, Any]) -> None:
@@ -226,9 +242,9 @@ mutant("mutant-lazy-reset", "client.reset.forgets-user",
 
 class _IdentifyNotStamped(_ClientWrapper):
     def identify(self, user_id: str, traits: Mapping[str, Any]) -> None:
-        cached = self.inner._user_id
+        cached = self.inner._wire_ids[_USER]
         self.inner.identify(user_id, traits)
-        self.inner._user_id = cached
+        _set_wire_id(self.inner, _USER, cached)
 
 
 mutant("mutant-identify-not-stamped", "client.identify.later-events-carry-user",
@@ -278,9 +294,9 @@ class _UserBoundAtFlush(_MutantAdapter):
     def flush(self) -> None:
         queue = self.sdk.outbox.pending
         for i, entry in enumerate(queue):
-            state = self.stored.get(entry[10] or "")
+            state = self.stored.get(entry[2][4] or "")
             if entry[0] is Kind.TRACK and state is not None:
-                queue[i] = _replace(entry, 2, state.user_id)
+                queue[i] = _with_user(entry, state.user_id)
         super().flush()
 
 
@@ -304,7 +320,7 @@ class _AppGroupUser(_ClientWrapper):
         return self.inner.key.split("-", 1)[0]
 
     def track(self, name: str, properties: Mapping[str, Any]) -> None:
-        self.inner._user_id = self.adapter.app_users.get(self._app())
+        _set_wire_id(self.inner, _USER, self.adapter.app_users.get(self._app()))
         self.inner.track(name, properties)
 
     def identify(self, user_id: str, traits: Mapping[str, Any]) -> None:
@@ -332,7 +348,7 @@ class _PropertiesByReference(_ClientWrapper):
     def track(self, name: str, properties: Mapping[str, Any]) -> None:
         self.inner.track(name, properties)
         queue = self.inner._queue
-        queue[-1] = _replace(queue[-1], 8, properties)
+        queue[-1] = _with_properties(queue[-1], properties)
 
 
 mutant("mutant-properties-by-reference", "client.payload.as-called",
@@ -344,7 +360,7 @@ class _PropertiesShallowCopy(_ClientWrapper):
     def track(self, name: str, properties: Mapping[str, Any]) -> None:
         self.inner.track(name, properties)
         queue = self.inner._queue
-        queue[-1] = _replace(queue[-1], 8, dict(properties))
+        queue[-1] = _with_properties(queue[-1], dict(properties))
 
 
 mutant("mutant-properties-shallow-copy", "client.payload.as-called",
@@ -448,7 +464,7 @@ class _ServerPropertiesByReference(_MutantAdapter):
         queue = self.sdk.outbox.pending
         for i in range(len(queue) - 1, -1, -1):  # other threads may have queued since
             if queue[i][1] == event:
-                queue[i] = _replace(queue[i], 8, properties)
+                queue[i] = _with_properties(queue[i], properties)
                 break
 
 
@@ -473,8 +489,9 @@ class _ServerAcceptsNoIds(_MutantAdapter):
     def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
               anonymous_id: str | None) -> None:  # fmt: skip
         if user_id is None and anonymous_id is None:
-            self.sdk.outbox.pending.append((Kind.TRACK, event, None, None, None, None, None,
-                                            None, snapshot(properties), snapshot(None), "server"))  # fmt: skip
+            ids = (None, None, None, None, "server")
+            self.sdk.outbox.pending.append((Kind.TRACK, event, ids, None, None,
+                                            snapshot(properties), snapshot(None)))  # fmt: skip
             return
         super().track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
 

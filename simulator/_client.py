@@ -13,10 +13,11 @@ import attrs
 
 from simulator._errors import InvalidValueError, check_id, check_mapping, describe
 from simulator._ids import IdSource
-from simulator._outbox import _EMPTY, Outbox, snapshot
+from simulator._outbox import _EMPTY, _SCALARS, Outbox, WireIds, _deep_copy, snapshot
 from simulator._profiles import IdentifyEmits, IdentifyOther, IdModel, Profile
 from simulator._records import Kind
 
+_TRACK = Kind.TRACK  # a module constant: read once per track call, not looked up on the enum
 _IDENTIFY_FIX = "Identify needs the application's id for the user, e.g. identify('user-42')."
 
 
@@ -40,18 +41,7 @@ class ReferenceClient:
     Open it through :meth:`simulator.ReferenceSDK.open_client`.
     """
 
-    __slots__ = (
-        "_anonymous_id",
-        "_device_id",
-        "_distinct_id",
-        "_ids",
-        "_queue",
-        "_state",
-        "_user_id",
-        "closed",
-        "key",
-        "profile",
-    )
+    __slots__ = ("_ids", "_queue", "_state", "_wire_ids", "closed", "key", "profile")
 
     def __init__(
         self, key: str, state: StoredIdentity, profile: Profile, outbox: Outbox, ids: IdSource
@@ -68,22 +58,18 @@ class ReferenceClient:
         return f"ReferenceClient(key={self.key!r}, profile={self.profile.name!r})"
 
     # -- identity as the wire shows it -------------------------------------------------
-    _user_id: str | None
-    _anonymous_id: str | None
-    _device_id: str | None
-    _distinct_id: str | None
+    _wire_ids: WireIds
 
     def _refresh(self) -> None:
-        """Recompute the four wire id columns from the stored identity (off the hot path)."""
+        """Recompute the ids every call carries from the stored identity (off the hot path)."""
         state, model = self._state, self.profile.id_model
-        self._user_id = state.user_id
         if model is IdModel.DUAL:
-            self._anonymous_id, self._device_id, self._distinct_id = state.anonymous_id, None, None
+            self._wire_ids = (state.user_id, state.anonymous_id, None, None, self.key)
         elif model is IdModel.SWITCHING:
-            self._anonymous_id, self._device_id = None, state.device_id
-            self._distinct_id = state.user_id or state.anonymous_id
+            distinct_id = state.user_id or state.anonymous_id
+            self._wire_ids = (state.user_id, None, state.device_id, distinct_id, self.key)
         else:
-            self._anonymous_id, self._device_id, self._distinct_id = None, state.anonymous_id, None
+            self._wire_ids = (state.user_id, None, state.anonymous_id, None, self.key)
 
     @property
     def user_id(self) -> str | None:
@@ -103,25 +89,22 @@ class ReferenceClient:
     # -- operations ------------------------------------------------------------------------
     def track(self, name: str, properties: Mapping[str, Any] | None = None) -> None:
         """Record an event on behalf of whoever is current now."""
-        if type(name) is not str or not name or self.closed or (
-            properties is not None and type(properties) is not dict
-        ):
+        if type(name) is not str or not name or self.closed:
             self._reject_track(name, properties)
-        self._queue.append(
-            (
-                Kind.TRACK,
-                name,
-                self._user_id,
-                self._anonymous_id,
-                self._device_id,
-                self._distinct_id,
-                None,
-                None,
-                snapshot(properties) if properties else _EMPTY,
-                _EMPTY,
-                self.key,
-            )
-        )
+        carried: Mapping[str, Any]
+        if properties is None:
+            carried = _EMPTY
+        elif type(properties) is dict and properties:
+            # snapshot() inlined: on this path a function call costs as much as the copy.
+            carried = properties.copy()
+            for value in carried.values():
+                if type(value) not in _SCALARS:
+                    carried = _deep_copy(carried)
+                    break
+        else:
+            self._reject_track(name, properties)
+            carried = snapshot(properties)
+        self._queue.append((_TRACK, name, self._wire_ids, None, None, carried, _EMPTY))
 
     def _reject_track(self, name: object, properties: object) -> None:
         self._check_open()
@@ -181,21 +164,9 @@ class ReferenceClient:
             )
             raise InvalidValueError(msg)
         previous = self._state.user_id or self._state.anonymous_id
-        self._queue.append(
-            (
-                Kind.ALIAS,
-                None,
-                new_id,
-                self._anonymous_id,
-                self._device_id,
-                self._distinct_id,
-                previous,
-                None,
-                _EMPTY,
-                _EMPTY,
-                self.key,
-            )
-        )
+        _, anonymous_id, device_id, distinct_id, source = self._wire_ids
+        ids = (new_id, anonymous_id, device_id, distinct_id, source)
+        self._queue.append((Kind.ALIAS, None, ids, previous, None, _EMPTY, _EMPTY))
 
     def group(self, group_id: str, traits: Mapping[str, Any] | None = None) -> None:
         """Associate the current person with a group (account, company)."""
@@ -203,19 +174,7 @@ class ReferenceClient:
         check_id(group_id, "group_id", "Pass the group's id, e.g. group('acme').")
         check_mapping(traits, "traits")
         self._queue.append(
-            (
-                Kind.GROUP,
-                None,
-                self._user_id,
-                self._anonymous_id,
-                self._device_id,
-                self._distinct_id,
-                None,
-                group_id,
-                _EMPTY,
-                snapshot(traits),
-                self.key,
-            )
+            (Kind.GROUP, None, self._wire_ids, None, group_id, _EMPTY, snapshot(traits))
         )
 
     def close(self) -> None:
@@ -230,21 +189,7 @@ class ReferenceClient:
         group_id: str | None,
         traits: Mapping[str, Any],
     ) -> None:
-        self._queue.append(
-            (
-                kind,
-                name,
-                self._user_id,
-                self._anonymous_id,
-                self._device_id,
-                self._distinct_id,
-                previous_id,
-                group_id,
-                _EMPTY,
-                traits,
-                self.key,
-            )
-        )
+        self._queue.append((kind, name, self._wire_ids, previous_id, group_id, _EMPTY, traits))
 
     def _check_open(self) -> None:
         if self.closed:

@@ -1,7 +1,9 @@
 """The reference SDKs' send queue: calls append a tuple; flush turns tuples into events.
 
 Building an :class:`Event` costs several times more than appending a tuple, so the hot
-path (``track``) only appends, and records are built once, at flush.
+path (``track``) only appends, and records are built once, at flush. The ids a call carries
+travel as one tuple (:data:`WireIds`) that a client rebuilds only when its identity changes,
+so a track call reads one attribute for all of them.
 """
 
 from __future__ import annotations
@@ -17,21 +19,12 @@ from simulator._records import Event, Kind
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
-# (kind, name, user_id, anonymous_id, device_id, distinct_id, previous_id, group_id,
-#  properties, traits, source)
+WireIds = tuple["str | None", "str | None", "str | None", "str | None", "str | None"]
+"""The ids a call carries: user id, anonymous id, device id, distinct id, and its source."""
 Pending = tuple[
-    Kind,
-    "str | None",
-    "str | None",
-    "str | None",
-    "str | None",
-    "str | None",
-    "str | None",
-    "str | None",
-    "Mapping[str, Any]",
-    "Mapping[str, Any]",
-    "str | None",
+    Kind, "str | None", WireIds, "str | None", "str | None", "Mapping[str, Any]", "Mapping[str, Any]"
 ]
+"""A queued call: kind, name, :data:`WireIds`, previous id, group id, properties, traits."""
 
 
 def snapshot(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -79,21 +72,21 @@ class Outbox:
         self._sent += len(pending)
         return [
             Event(
-                kind=p[0],
-                name=p[1],
-                user_id=p[2],
-                anonymous_id=p[3],
-                device_id=p[4],
-                distinct_id=p[5],
-                previous_id=p[6],
-                group_id=p[7],
-                properties=p[8],
-                traits=p[9],
-                source=p[10],
+                kind=kind,
+                name=name,
+                user_id=ids[0],
+                anonymous_id=ids[1],
+                device_id=ids[2],
+                distinct_id=ids[3],
+                previous_id=previous_id,
+                group_id=group_id,
+                properties=properties,
+                traits=traits,
+                source=ids[4],
                 message_id=f"msg-{base + i:06d}",
                 timestamp=base + i,
             )
-            for i, p in enumerate(pending)
+            for i, (kind, name, ids, previous_id, group_id, properties, traits) in enumerate(pending)
         ]
 
     def flush(self) -> list[Event]:

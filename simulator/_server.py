@@ -50,8 +50,8 @@ class ReferenceServer:
         check_id(event, "event", "Name the event, e.g. track('Signed Up', user_id='u1').")
         check_mapping(properties, "properties")
         self._queue.append(
-            (Kind.TRACK, event, user_id, anonymous_id, None, None, None, None,
-             snapshot(properties), _EMPTY, _SOURCE)
+            (Kind.TRACK, event, (user_id, anonymous_id, None, None, _SOURCE), None, None,
+             snapshot(properties), _EMPTY)
         )  # fmt: skip
 
     def identify(
@@ -65,8 +65,8 @@ class ReferenceServer:
         _check_ids(user_id, anonymous_id, "identify")
         check_mapping(traits, "traits")
         self._queue.append(
-            (Kind.IDENTIFY, None, user_id, anonymous_id, None, None, None, None,
-             _EMPTY, snapshot(traits), _SOURCE)
+            (Kind.IDENTIFY, None, (user_id, anonymous_id, None, None, _SOURCE), None, None,
+             _EMPTY, snapshot(traits))
         )  # fmt: skip
 
     def alias(self, previous_id: str, user_id: str) -> None:
@@ -75,6 +75,6 @@ class ReferenceServer:
         check_id(previous_id, "previous_id", fix)
         check_id(user_id, "user_id", fix)
         self._queue.append(
-            (Kind.ALIAS, None, user_id, None, None, None, previous_id, None,
-             _EMPTY, _EMPTY, _SOURCE)
+            (Kind.ALIAS, None, (user_id, None, None, None, _SOURCE), previous_id, None,
+             _EMPTY, _EMPTY)
         )  # fmt: skip

@@ -44,6 +44,7 @@ from conformance._harness import Harness
 from conformance._machine import build_machines, run_machine
 from conformance._reference import ReferenceAdapter
 from simulator import ReferenceSDK, get_profile
+from simulator._outbox import snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -92,6 +93,10 @@ def figures() -> Iterator[dict[str, float]]:
         "track_vs_dict_append_with_copy_ratio": round(
             collected["track_ns"] / collected.get("dict_append_copy_ns", float("nan")), 2
         ),
+        "dict_append_snapshot_ns": round(collected.get("dict_append_snapshot_ns", 0.0), 1),
+        "track_vs_dict_append_with_snapshot_ratio": round(
+            collected["track_ns"] / collected.get("dict_append_snapshot_ns", float("nan")), 2
+        ),
         "step_rate_bare_twins": round(collected.get("step_rate_bare_twins", 0.0), 1),
         "reference_vs_trivial_rate": round(
             collected["step_rate_reference"] / collected["step_rate_trivial"], 3
@@ -121,9 +126,11 @@ def track_cases() -> tuple[dict[str, Callable[[], None]], Callable[[], None]]:
     """The timed cases, each making ``CALLS`` calls, and the function that empties their queues.
 
     - ``dict_append_ns``: append a plain Segment-shaped event dict to a list;
-    - ``dict_append_copy_ns``: the same, holding a copy of the properties (keeping the
-      caller's dict is the carry-over bug ``mutant-properties-by-reference``, so a correct
-      SDK pays at least this copy);
+    - ``dict_append_copy_ns``: the same, holding a shallow copy of the properties (keeping
+      the caller's dict is the carry-over bug ``mutant-properties-by-reference``);
+    - ``dict_append_snapshot_ns``: the same, holding ``simulator``'s snapshot of the
+      properties: a copy that later changes to nested objects cannot reach either (a shallow
+      copy is ``mutant-properties-shallow-copy``), which is the least a correct SDK stores;
     - ``track_no_properties_ns`` / ``track_ns``: ``ReferenceClient.track`` on an anonymous
       client without and with the four flat properties.
     """
@@ -145,6 +152,12 @@ def track_cases() -> tuple[dict[str, Callable[[], None]], Callable[[], None]]:
             append({"type": "track", "event": NAME, "userId": None,
                     "anonymousId": anonymous_id, "properties": dict(PROPERTIES)})  # fmt: skip
 
+    def dict_append_snapshot() -> None:
+        append = sink.append
+        for _ in range(CALLS):
+            append({"type": "track", "event": NAME, "userId": None,
+                    "anonymousId": anonymous_id, "properties": snapshot(PROPERTIES)})  # fmt: skip
+
     def track_no_properties() -> None:
         track = client.track
         for _ in range(CALLS):
@@ -160,13 +173,16 @@ def track_cases() -> tuple[dict[str, Callable[[], None]], Callable[[], None]]:
         queue.clear()
 
     cases = {"dict_append_ns": dict_append, "dict_append_copy_ns": dict_append_copy,
+             "dict_append_snapshot_ns": dict_append_snapshot,
              "track_no_properties_ns": track_no_properties, "track_ns": track_properties}  # fmt: skip
     return cases, empty
 
 
 @pytest.mark.benchmark(group="track-vs-dict-append")
 @pytest.mark.parametrize(
-    "case", ["dict_append_ns", "dict_append_copy_ns", "track_no_properties_ns", "track_ns"]
+    "case",
+    ["dict_append_ns", "dict_append_copy_ns", "dict_append_snapshot_ns", "track_no_properties_ns",
+     "track_ns"],  # fmt: skip
 )
 def test_track_case(benchmark: Benchmark, case: str) -> None:
     """One case of track_cases() on its own, for pytest-benchmark's table."""
