@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections import OrderedDict
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -129,6 +131,17 @@ def test_track_without_properties_sends_empty_properties() -> None:
     client.track("a")
     client.track("b", None)
     assert [dict(e.properties) for e in sdk.flush()] == [{}, {}]
+
+
+def test_track_takes_any_mapping_and_an_empty_dict() -> None:
+    """Properties may be any str-keyed Mapping, copied as a plain dict; {} sends empty properties."""
+    sdk, client = open_one()
+    nested = {"tags": ["a"]}
+    client.track("a", MappingProxyType(nested))
+    client.track("b", OrderedDict(plan="pro"))
+    client.track("c", {})
+    nested["tags"].append("b")
+    assert [dict(e.properties) for e in sdk.flush()] == [{"tags": ["a"]}, {"plan": "pro"}, {}]
 
 
 def test_identify_makes_later_events_carry_the_user() -> None:
