@@ -60,6 +60,11 @@ class RunSettings:
             if type(value) is not int or value < 1:
                 msg = f"{name} must be a positive int (got {describe(value)}). Pass e.g. {name}=50."
                 raise InvalidInputError(msg)
+        timeout = self.step_timeout
+        if type(timeout) not in (int, float) or not 0 < timeout < float("inf"):
+            msg = (f"step_timeout must be a positive number of seconds (got {describe(timeout)}). "
+                   "Pass e.g. step_timeout=10.0.")  # fmt: skip
+            raise InvalidInputError(msg)
         if self.seed is not None and type(self.seed) is not int:
             msg = f"seed must be an int or None (got {describe(self.seed)}). Pass e.g. seed=1234."
             raise InvalidInputError(msg)

@@ -12,6 +12,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -44,46 +45,42 @@ class Workers:
     """
 
     def __init__(self) -> None:
-        self._queues: list[queue.SimpleQueue[Callable[[], None] | None]] = []
+        self._queues: list[queue.SimpleQueue[_Task | None]] = []
+        self._barriers: dict[int, threading.Barrier] = {}
 
     def run(self, jobs: list[Callable[[], None]], timeout: float) -> list[BaseException] | None:
-        """Run each job on its own worker; the jobs' exceptions, or ``None`` if one hung."""
+        """Run each job on its own worker, all released at once by a barrier.
+
+        Returns the jobs' exceptions (a barrier that breaks is one), or ``None`` if a job
+        did not finish within ``timeout`` seconds.
+        """
         while len(self._queues) < len(jobs):
-            jobs_queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+            jobs_queue: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
             threading.Thread(target=_serve, args=(jobs_queue,), daemon=True,
                              name=f"conformance-worker-{len(self._queues)}").start()  # fmt: skip
             self._queues.append(jobs_queue)
+        barrier = self._barriers.get(len(jobs))
+        if barrier is None or barrier.broken:  # a barrier is reused until it breaks
+            barrier = self._barriers[len(jobs)] = threading.Barrier(len(jobs))
+        outcomes: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
+        deadline = time.monotonic() + timeout
         errors: list[BaseException] = []
-        remaining = [len(jobs)]
-        lock, finished = threading.Lock(), threading.Event()
-
-        def wrapped(job: Callable[[], None]) -> Callable[[], None]:
-            def call() -> None:
-                try:
-                    job()
-                except BaseException as exc:  # noqa: BLE001  (handed to the caller)
-                    errors.append(exc)
-                finally:
-                    with lock:
-                        remaining[0] -= 1
-                        if remaining[0] == 0:
-                            finished.set()
-
-            return call
-
         # A short switch interval hands the GIL over sooner: the calls interleave more
         # finely (better odds of exposing a race) and no thread idles a whole 5 ms slice.
         interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL)
         try:
             for jobs_queue, job in zip(self._queues, jobs, strict=False):
-                jobs_queue.put(wrapped(job))
-            done = finished.wait(timeout)
-        finally:
-            sys.setswitchinterval(interval)
-        if not done:
+                jobs_queue.put((job, barrier, timeout, outcomes))
+            for _ in jobs:
+                outcome = outcomes.get(timeout=max(0.0, deadline - time.monotonic()))
+                if outcome is not None:
+                    errors.append(outcome)
+        except queue.Empty:
             self.close()  # a hung worker never takes another job: start afresh next time
             return None
+        finally:
+            sys.setswitchinterval(interval)
         return errors
 
     def close(self) -> None:
@@ -91,11 +88,25 @@ class Workers:
         for jobs_queue in self._queues:
             jobs_queue.put(None)
         self._queues = []
+        self._barriers = {}
 
 
-def _serve(jobs: queue.SimpleQueue[Callable[[], None] | None]) -> None:
-    while (job := jobs.get()) is not None:
-        job()
+_Task = tuple[
+    Callable[[], None], threading.Barrier, float, "queue.SimpleQueue[BaseException | None]"
+]
+"""A job, the barrier it starts at, the barrier's timeout, and where its outcome goes."""
+
+
+def _serve(tasks: queue.SimpleQueue[_Task | None]) -> None:
+    while (task := tasks.get()) is not None:
+        job, barrier, timeout, outcomes = task
+        try:
+            barrier.wait(timeout)
+            job()
+        except BaseException as exc:  # noqa: BLE001  (handed to the caller)
+            outcomes.put(exc)
+        else:
+            outcomes.put(None)
 
 
 @attrs.define
@@ -123,7 +134,10 @@ class Harness:
     """Long-lived threads for concurrent calls; stopped by :meth:`close`."""
     _alarm_installed: bool = attrs.field(default=False, init=False)
     _calling: str = attrs.field(default="", init=False)
-    """The adapter call the step timer is running for, named in a timeout's message."""
+    """The adapter call in progress (named in a timeout's message), or ``""`` between calls."""
+    _call_started: float = attrs.field(default=0.0, init=False)
+    _alarm_at: float = attrs.field(default=0.0, init=False)
+    """When the timer set inside alarms() fires (monotonic clock); 0 when it is not set."""
 
     @property
     def info(self) -> AdapterInfo:
@@ -148,14 +162,19 @@ class Harness:
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call the adapter; a crash or a hang past the step timeout becomes an ERROR."""
-        timed = self.step_timeout > 0 and _CAN_INTERRUPT and threading.current_thread() is _MAIN
-        installed = self._alarm_installed
+        timed = self.step_timeout > 0 and _CAN_INTERRUPT and threading.get_ident() == _MAIN
+        installed = timed and self._alarm_installed
         previous: Any = None
         if timed:
-            self._calling = what
-            if not installed:  # outside alarms(): install the handler for this call only
+            self._calling, self._call_started = what, time.monotonic()
+            if installed:
+                # Inside alarms() the timer is left running between calls and set again only
+                # when it would fire before this call has had its full step_timeout.
+                if self._alarm_at < self._call_started + self.step_timeout:
+                    self._set_alarm()
+            else:  # outside alarms(): a handler and a timer for this call only
                 previous = signal.signal(signal.SIGALRM, self._expire)
-            signal.setitimer(signal.ITIMER_REAL, self.step_timeout)
+                signal.setitimer(signal.ITIMER_REAL, self.step_timeout)
         try:
             return fn(*args, **kwargs)
         except AdapterFailedError:
@@ -165,18 +184,21 @@ class Harness:
             raise AdapterFailedError(msg) from exc
         finally:
             if timed:
-                signal.setitimer(signal.ITIMER_REAL, 0)
+                self._calling = ""
                 if not installed:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
                     signal.signal(signal.SIGALRM, previous)
 
     @contextlib.contextmanager
     def alarms(self) -> Iterator[None]:
         """Keep the step-timeout handler installed for a whole run, restoring the old one after.
 
-        Installing a signal handler costs more than most adapter calls; inside this block
-        each call only starts and stops the timer.
+        Installing a handler costs more than most adapter calls, and so does starting and
+        stopping a timer. Inside this block the timer keeps running between calls (its
+        handler ignores it when no call is in progress) and is set again at most once per
+        ``(ALARM_SLACK - 1) * step_timeout`` seconds, however many calls there are.
         """
-        if not (_CAN_INTERRUPT and threading.current_thread() is _MAIN):
+        if not (_CAN_INTERRUPT and threading.get_ident() == _MAIN):
             yield
             return
         previous = signal.signal(signal.SIGALRM, self._expire)
@@ -185,7 +207,15 @@ class Harness:
             yield
         finally:
             self._alarm_installed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            self._alarm_at = 0.0
             signal.signal(signal.SIGALRM, previous)
+
+    def _set_alarm(self) -> None:
+        """Fire after the current call has run for between 1 and ALARM_SLACK step_timeouts."""
+        delay = self.step_timeout * ALARM_SLACK - (time.monotonic() - self._call_started)
+        self._alarm_at = time.monotonic() + delay
+        signal.setitimer(signal.ITIMER_REAL, delay)
 
     def close(self) -> None:
         """Release what the run holds beyond the adapter: the worker threads."""
@@ -193,10 +223,18 @@ class Harness:
 
     def _expire(self, signum: int, frame: object) -> None:
         del signum, frame
+        if not self._calling:  # the timer outlived the calls it was set for
+            self._alarm_at = 0.0
+            return
+        if time.monotonic() - self._call_started < self.step_timeout:
+            self._set_alarm()  # this call began after the timer was set: give it its full time
+            return
         msg = f"{self._calling} did not return within {self.step_timeout:g} s (per-step timeout)"
         raise StepTimeoutError(msg)
 
 
 _CAN_INTERRUPT = hasattr(signal, "setitimer")
 """SIGALRM interrupts a hung call only on POSIX, and only in the main thread."""
-_MAIN = threading.main_thread()
+_MAIN = threading.main_thread().ident
+ALARM_SLACK = 1.1
+"""Inside alarms(), a hung call is reported after 1 to 1.1 step timeouts."""

@@ -10,7 +10,7 @@ every event name and identify trait set) and every difference becomes a
 from __future__ import annotations
 
 import contextlib
-import threading
+import json
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -34,6 +34,7 @@ from simulator import (
     ReferenceSDK,
     resolve,
     snapshot,
+    snapshot_value,
 )
 
 Step = dict[str, Any]
@@ -45,14 +46,27 @@ EXAMPLE_STRIDE = 100_000
 
 def step_number(event: Event) -> int | None:
     """The suite's step number carried by an event (event name suffix or identify trait)."""
-    if event.kind is Kind.TRACK and event.name and gen.MARKER in event.name:
-        tail = event.name.rsplit(gen.MARKER, 1)[1]
-        return int(tail) if tail.isdigit() else None
-    marker = event.traits.get(gen.TRAIT_MARKER) if event.traits else None
-    return marker if isinstance(marker, int) and not isinstance(marker, bool) else None
+    name = event.name
+    if name and event.kind is _TRACK:
+        _, marker, tail = name.rpartition(_MARKER)
+        if marker:
+            return int(tail) if tail.isdecimal() else None
+    traits = event.traits
+    number = traits.get(_TRAIT_MARKER) if traits else None
+    return number if type(number) is int else None
+
+
+_TRACK, _MARKER, _TRAIT_MARKER = Kind.TRACK, gen.MARKER, gen.TRAIT_MARKER  # read per event
 
 
 RuleBody = Callable[..., None]
+
+
+@attrs.frozen
+class _PoolText:
+    """A trace argument kept as the JSON text it was decoded from."""
+
+    text: str
 
 
 def drawn_rule(**pools: tuple[str, ...]) -> Callable[[RuleBody], RuleBody]:
@@ -64,11 +78,16 @@ def drawn_rule(**pools: tuple[str, ...]) -> Callable[[RuleBody], RuleBody]:
     calls = gen.Calls(pools)
 
     def decorate(body: RuleBody) -> RuleBody:
-        def step(self: RuleBasedStateMachine, call: int) -> None:
-            body(self, **calls.decode(call))
+        def step(self: _Base, call: int) -> None:
+            arguments, self.sources = calls.decode_with_sources(call)
+            try:
+                body(self, **arguments)
+            finally:
+                self.sources = {}  # the ids are only valid while ``arguments`` lives
 
         step.__name__, step.__qualname__, step.__doc__ = body.__name__, body.__qualname__, body.__doc__
         step.body = body  # type: ignore[attr-defined]  # read by replay()
+        step.calls = calls  # type: ignore[attr-defined]  # what the drawn index decodes with
         return rule(call=calls.indexes)(step)
 
     return decorate
@@ -87,6 +106,8 @@ class _Base(RuleBasedStateMachine):
         self.example = self.h.examples
         self.model = ReferenceSDK(profile=self.h.profile, seed=self.h.examples)
         self.trace: list[Step] = []
+        self.sources: dict[int, str] = {}
+        """JSON texts of the current drawn step's fresh arguments, by id (see ``_record``)."""
         self.seq = 0
         self.violations: list[Violation] = []
         self.expected_seqs: list[int] = []
@@ -100,10 +121,27 @@ class _Base(RuleBasedStateMachine):
     # -- bookkeeping ---------------------------------------------------------------------
     def _record(self, rule_name: str, **args: Any) -> int:
         self.seq += 1
-        # A snapshot, so an SDK that mutates what it is given cannot rewrite the trace.
-        self.trace.append({"rule": rule_name, "args": dict(snapshot(args))})
+        # As called: an SDK that mutates what it is given must not rewrite the trace. A
+        # value decoded from a pool in this step is kept as its JSON text; others are copied.
+        self.trace.append({"rule": rule_name, "args": {
+            name: self._as_called(value) for name, value in args.items()
+        }})  # fmt: skip
         self.h.count_rule(rule_name)
         return self.seq
+
+    def _as_called(self, value: Any) -> Any:
+        text = self.sources.get(id(value))
+        return snapshot_value(value) if text is None else _PoolText(text)
+
+    def _trace_as_called(self) -> list[Step]:
+        """The trace with every argument as a plain value."""
+        return [
+            {"rule": step["rule"], "args": {
+                name: json.loads(value.text) if type(value) is _PoolText else value
+                for name, value in step["args"].items()
+            }}  # fmt: skip
+            for step in self.trace
+        ]
 
     def mark(self, seq: int) -> int:
         """The wire marker of step ``seq``: unique across the run's examples.
@@ -137,7 +175,7 @@ class _Base(RuleBasedStateMachine):
         if self.violations:
             if self.h.first_failure_example is None:
                 self.h.first_failure_example = self.h.examples
-            self.h.last_failing_trace = list(self.trace)
+            self.h.last_failing_trace = self._trace_as_called()
             self.h.last_failing_machine = self.machine_name
             found, self.violations = self.violations, []
             raise ConformanceFailure(found)
@@ -736,16 +774,14 @@ class ServerMachine(_Base):
                                **self._ids(user, anon)}  # fmt: skip
             self._model_call(sub, lambda sub=sub, user=user, anon=anon: self.model.server.track(
                 f"threaded{gen.MARKER}{self.mark(sub)}", {"thread": sub}, user_id=user, anonymous_id=anon))
-        barrier = threading.Barrier(count)
-
         def job(sub: int, user: str, anon: str) -> Callable[[], None]:
             def call() -> None:
-                barrier.wait(timeout=self.h.step_timeout)
                 self.h.adapter.track(f"threaded{gen.MARKER}{self.mark(sub)}", {"thread": sub},
                                      user_id=user, anonymous_id=anon)  # fmt: skip
 
             return call
 
+        # The workers start the calls together, at one barrier.
         errors = self.h.workers.run([job(*c) for c in calls], self.h.step_timeout)
         self._check("server.threads.isolated")
         if errors is None or errors:

@@ -174,8 +174,21 @@ class Calls:
 
     def decode(self, index: int) -> dict[str, Any]:
         """The keyword arguments that ``index`` stands for; dicts and lists are fresh."""
-        arguments = {}
+        return self.decode_with_sources(index)[0]
+
+    def decode_with_sources(self, index: int) -> tuple[dict[str, Any], dict[int, str]]:
+        """:meth:`decode`, and the JSON text of each fresh dict or list, keyed by ``id()``.
+
+        While the arguments live, the texts say what they were at decoding, whatever
+        happens to the objects later, for the price of a lookup instead of a deep copy.
+        """
+        arguments: dict[str, Any] = {}
+        sources: dict[int, str] = {}
         for name, values, texts in self._decoded:
             index, digit = divmod(index, len(values))
-            arguments[name] = values[digit] if texts is None else json.loads(texts[digit])
-        return arguments
+            if texts is None:
+                arguments[name] = values[digit]
+            else:
+                value = arguments[name] = json.loads(texts[digit])
+                sources[id(value)] = texts[digit]
+        return arguments, sources

@@ -13,7 +13,7 @@ from simulator._errors import (
     UnknownProfileError,
 )
 from simulator._ids import IdSource
-from simulator._outbox import DeliveryError, Outbox, snapshot
+from simulator._outbox import DeliveryError, Outbox, snapshot, snapshot_value
 from simulator._profiles import (
     PROFILES,
     IdentifyEmits,
@@ -56,6 +56,7 @@ __all__ = [
     "get_profile",
     "resolve",
     "snapshot",
+    "snapshot_value",
 ]
 
 

@@ -39,6 +39,11 @@ def snapshot(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return copied
 
 
+def snapshot_value(value: Any) -> Any:
+    """A copy of any argument value (scalar, mapping, list) that later changes cannot reach."""
+    return value if type(value) in _SCALARS else _deep_copy(value)
+
+
 def _deep_copy(value: Any) -> Any:
     kind = type(value)
     if kind in _SCALARS:  # exact types first: the ABC check below is slow

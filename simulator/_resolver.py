@@ -92,21 +92,26 @@ def resolve(events: Sequence[Event], link: Link) -> list[Person]:
     """The person of each event in ``events`` under ``link``."""
     links = _links(events, link)
     positions = {key: [p for p, _ in pairs] for key, pairs in links.items()}
+    users: dict[str, Person] = {}  # Persons are frozen: one per user serves every event
     people: list[Person] = []
     for position, event in enumerate(events):
-        if event.user_id is not None:
-            people.append(Person(event.user_id))
-            continue
-        key = anonymous_key(event, link)
-        pairs = links.get(key) if key is not None else None
-        if not pairs or key is None:
-            people.append(Person(None, key))
-            continue
-        at = bisect.bisect_left(positions[key], position)
-        if link is Link.DEVICE_MAP and at > 0:
-            people.append(Person(pairs[at - 1][1]))
-        elif at < len(pairs):
-            people.append(Person(pairs[at][1]))
-        else:
-            people.append(Person(None, key))
+        user = event.user_id
+        if user is None:
+            key = anonymous_key(event, link)
+            pairs = links.get(key) if key is not None else None
+            if not pairs or key is None:
+                people.append(Person(None, key))
+                continue
+            at = bisect.bisect_left(positions[key], position)
+            if link is Link.DEVICE_MAP and at > 0:
+                user = pairs[at - 1][1]
+            elif at < len(pairs):
+                user = pairs[at][1]
+            else:
+                people.append(Person(None, key))
+                continue
+        person = users.get(user)
+        if person is None:
+            person = users[user] = Person(user)
+        people.append(person)
     return people

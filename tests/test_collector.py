@@ -78,6 +78,26 @@ def test_hung_call_times_out_inside_alarms_and_the_old_handler_returns() -> None
     assert signal.getsignal(signal.SIGALRM) is before
 
 
+def test_timer_left_running_between_calls_never_fires_outside_a_call() -> None:
+    """Inside alarms() the timer outlives a call; firing between calls raises nothing."""
+    harness = _harness(0.1)
+    with harness.alarms():
+        harness.call("track()", lambda: None)
+        time.sleep(0.3)  # the timer fires here, outside any adapter call
+        assert harness.call("track()", lambda: 2) == 2
+
+
+def test_every_call_inside_alarms_gets_its_full_step_timeout() -> None:
+    """A call that starts late in the running timer's span still gets the whole step_timeout."""
+    harness = _harness(0.3)
+    with harness.alarms():
+        harness.call("track()", lambda: None)
+        time.sleep(0.1)
+        harness.call("flush()", time.sleep, 0.25)  # ends 0.35 s after the timer was first set
+        with pytest.raises(StepTimeoutError, match=r"identify\(\) did not return within 0.3 s"):
+            harness.call("identify()", time.sleep, 5)
+
+
 def test_workers_run_jobs_at_once_and_report_their_exceptions() -> None:
     """Worker threads run every job concurrently (a barrier of all of them passes) and hand back errors."""
     workers = Workers()

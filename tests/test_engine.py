@@ -122,6 +122,13 @@ def test_bad_settings_name_the_value(bad: object) -> None:
         RunSettings(max_examples=bad)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("bad", [0, -2.5, "10", True, float("inf"), float("nan")])
+def test_bad_step_timeout_names_the_value(bad: object) -> None:
+    """RunSettings rejects a step timeout that is not a positive, finite number, naming value and type."""
+    with pytest.raises(InvalidInputError, match=f"step_timeout .*{type(bad).__name__}"):
+        RunSettings(step_timeout=bad)  # type: ignore[arg-type]
+
+
 def test_runs_are_reproducible() -> None:
     """Two derandomized runs of a mutant give the same verdicts and the same reproducer."""
     one = run(load_adapter("mutant-reset-keeps-user"), run_settings=FAST,

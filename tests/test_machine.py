@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from conformance import replay
+import pytest
+
+from conformance import Collector, replay
+from conformance._harness import Harness
+from conformance._machine import ServerMachine, build_machines, step_number
+from conformance._registry import load_adapter
+from simulator import Event, Kind, get_profile
 
 
 def _found(adapter: str, steps: list[tuple[str, dict[str, object]]], machine: str = "client") -> set[str]:
@@ -58,3 +64,39 @@ def test_drawn_rules_replay_with_their_recorded_arguments() -> None:
              ("reset", {"device": "device-1"}),
              ("flush", {})]  # fmt: skip
     assert _found("reference", steps) == set()
+
+
+def test_trace_keeps_drawn_arguments_as_called_when_the_sdk_mutates_them() -> None:
+    """A failing trace shows the properties as the rule passed them, not as the SDK left them."""
+    collector = Collector()
+    harness = Harness(load_adapter("mutant-server-mutates-properties")(collector), collector,
+                      get_profile("seed"))  # fmt: skip
+    [machine] = [m for m in build_machines(harness) if issubclass(m, ServerMachine)]
+    state = machine()
+    index = next(i for i in range(10_000)
+                 if state.track.calls.decode(i)["properties"])  # type: ignore[attr-defined]
+    state.track(call=index)
+    with pytest.raises(Exception, match="not-retained|changed the properties"):
+        state.flush()
+    [step] = [s for s in harness.last_failing_trace or [] if s["rule"] == "track"]
+    assert step["args"]["properties"] == state.track.calls.decode(index)["properties"]  # type: ignore[attr-defined]
+    harness.close()
+
+
+@pytest.mark.parametrize(
+    ("event", "number"),
+    [
+        (Event(Kind.TRACK, name="Paid#17"), 17),
+        (Event(Kind.TRACK, name="a#b#3"), 3),
+        (Event(Kind.TRACK, name="Paid#x"), None),
+        (Event(Kind.TRACK, name="Paid#\u00b2"), None),  # a digit, but not a decimal one
+        (Event(Kind.TRACK, name="Paid"), None),
+        (Event(Kind.IDENTIFY, traits={"ic_seq": 4}), 4),
+        (Event(Kind.IDENTIFY, traits={"ic_seq": True}), None),
+        (Event(Kind.IDENTIFY, traits={"ic_seq": "4"}), None),
+        (Event(Kind.ALIAS), None),
+    ],
+)
+def test_step_number_reads_the_marker_and_never_crashes_on_garbage(event: Event, number: int | None) -> None:
+    """The step number comes from a track name's last '#' suffix or the ic_seq trait; anything else is None."""
+    assert step_number(event) == number
