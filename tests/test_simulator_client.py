@@ -10,6 +10,7 @@ the stored user), never from the client's own report or from conformance._machin
 from __future__ import annotations
 
 import copy
+import random
 import uuid
 from collections import OrderedDict
 from types import MappingProxyType
@@ -653,3 +654,12 @@ def test_id_source_is_deterministic_and_uuid4_shaped(seed: int) -> None:
     assert ids[0] == ids[1]
     assert uuid.UUID(ids[0]).version == 4
     assert IdSource(seed + 1).new_id() != ids[0]
+
+
+@given(seed=st.integers(0, 2**32))
+def test_id_source_formats_exactly_as_uuid4_of_the_same_bits(seed: int) -> None:
+    """new_id() equals str(uuid.UUID(int=bits, version=4)) for the generator's next 128 bits."""
+    bits = random.Random(seed)  # IdSource's generator
+    source = IdSource(seed)
+    for _ in range(3):
+        assert source.new_id() == str(uuid.UUID(int=bits.getrandbits(128), version=4))
