@@ -54,6 +54,8 @@ class Workers:
         Returns the jobs' exceptions (a barrier that breaks is one), or ``None`` if a job
         did not finish within ``timeout`` seconds.
         """
+        if not jobs:
+            return []
         while len(self._queues) < len(jobs):
             jobs_queue: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
             threading.Thread(target=_serve, args=(jobs_queue,), daemon=True,
@@ -62,26 +64,21 @@ class Workers:
         barrier = self._barriers.get(len(jobs))
         if barrier is None or barrier.broken:  # a barrier is reused until it breaks
             barrier = self._barriers[len(jobs)] = threading.Barrier(len(jobs))
-        outcomes: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
-        deadline = time.monotonic() + timeout
-        errors: list[BaseException] = []
+        run = _Run(barrier, timeout, len(jobs))
         # A short switch interval hands the GIL over sooner: the calls interleave more
         # finely (better odds of exposing a race) and no thread idles a whole 5 ms slice.
         interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL)
         try:
             for jobs_queue, job in zip(self._queues, jobs, strict=False):
-                jobs_queue.put((job, barrier, timeout, outcomes))
-            for _ in jobs:
-                outcome = outcomes.get(timeout=max(0.0, deadline - time.monotonic()))
-                if outcome is not None:
-                    errors.append(outcome)
-        except queue.Empty:
-            self.close()  # a hung worker never takes another job: start afresh next time
-            return None
+                jobs_queue.put((job, run))
+            finished = run.done.acquire(timeout=timeout)
         finally:
             sys.setswitchinterval(interval)
-        return errors
+        if not finished:
+            self.close()  # a hung worker never takes another job: start afresh next time
+            return None
+        return run.errors
 
     def close(self) -> None:
         """Let every worker thread end."""
@@ -91,22 +88,43 @@ class Workers:
         self._barriers = {}
 
 
-_Task = tuple[
-    Callable[[], None], threading.Barrier, float, "queue.SimpleQueue[BaseException | None]"
-]
-"""A job, the barrier it starts at, the barrier's timeout, and where its outcome goes."""
+class _Run:
+    """One ``Workers.run``: the barrier its jobs start at, and the count of jobs still running.
+
+    Only the last job to finish wakes the caller (one wake-up, not one per job).
+    """
+
+    def __init__(self, barrier: threading.Barrier, timeout: float, jobs: int) -> None:
+        self.barrier, self.timeout = barrier, timeout
+        self.errors: list[BaseException] = []
+        self.done = threading.Lock()
+        self.done.acquire()  # released by the last job to finish
+        self._counting = threading.Lock()
+        self._running = jobs
+
+    def finish(self, error: BaseException | None) -> None:
+        with self._counting:
+            if error is not None:
+                self.errors.append(error)
+            self._running -= 1
+            last = self._running == 0
+        if last:
+            self.done.release()
+
+
+_Task = tuple[Callable[[], None], _Run]
 
 
 def _serve(tasks: queue.SimpleQueue[_Task | None]) -> None:
     while (task := tasks.get()) is not None:
-        job, barrier, timeout, outcomes = task
+        job, run = task
         try:
-            barrier.wait(timeout)
+            run.barrier.wait(run.timeout)
             job()
         except BaseException as exc:  # noqa: BLE001  (handed to the caller)
-            outcomes.put(exc)
+            run.finish(exc)
         else:
-            outcomes.put(None)
+            run.finish(None)
 
 
 @attrs.define

@@ -13,6 +13,10 @@ _SOURCE = "server"
 
 
 def _check_ids(user_id: object, anonymous_id: object, call: str) -> None:
+    user_ok = user_id is None or (type(user_id) is str and user_id != "")
+    anonymous_ok = anonymous_id is None or (type(anonymous_id) is str and anonymous_id != "")
+    if user_ok and anonymous_ok and (user_id is not None or anonymous_id is not None):
+        return  # the common case, decided without building a message
     fix = "Pass a non-empty str or leave it None; at least one id is required."
     check_id(user_id, "user_id", fix, optional=True)
     check_id(anonymous_id, "anonymous_id", fix, optional=True)

@@ -120,6 +120,7 @@ def test_workers_run_jobs_at_once_and_report_their_exceptions() -> None:
         assert [type(e) for e in errors] == [ValueError]
         assert len(set(names)) == 2
         assert workers.run([job, job, job], timeout=5) == []  # the same threads serve again
+        assert workers.run([], timeout=5) == []
     finally:
         workers.close()
 
