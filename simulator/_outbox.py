@@ -41,7 +41,7 @@ def snapshot(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
 
 def snapshot_value(value: Any) -> Any:
     """A copy of any argument value (scalar, mapping, list) that later changes cannot reach."""
-    return value if type(value) in _SCALARS else _deep_copy(value)
+    return _deep_copy(value)
 
 
 def _deep_copy(value: Any) -> Any:

@@ -10,16 +10,12 @@ from simulator._outbox import _EMPTY, Outbox, snapshot
 from simulator._records import Kind
 
 _SOURCE = "server"
+_IDS_FIX = "Pass a non-empty str or leave it None; at least one id is required."
 
 
 def _check_ids(user_id: object, anonymous_id: object, call: str) -> None:
-    user_ok = user_id is None or (type(user_id) is str and user_id != "")
-    anonymous_ok = anonymous_id is None or (type(anonymous_id) is str and anonymous_id != "")
-    if user_ok and anonymous_ok and (user_id is not None or anonymous_id is not None):
-        return  # the common case, decided without building a message
-    fix = "Pass a non-empty str or leave it None; at least one id is required."
-    check_id(user_id, "user_id", fix, optional=True)
-    check_id(anonymous_id, "anonymous_id", fix, optional=True)
+    check_id(user_id, "user_id", _IDS_FIX, optional=True)
+    check_id(anonymous_id, "anonymous_id", _IDS_FIX, optional=True)
     if user_id is None and anonymous_id is None:
         msg = (
             f"{call} needs user_id or anonymous_id (got user_id={describe(user_id)}, "

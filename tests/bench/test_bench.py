@@ -82,9 +82,6 @@ def figures() -> Iterator[dict[str, float]]:
         "dict_append_ns": round(collected["dict_append_ns"], 1),
         "step_rate_reference": round(collected["step_rate_reference"], 1),
         "step_rate_trivial": round(collected["step_rate_trivial"], 1),
-        "step_rate_ratio": round(
-            collected["step_rate_trivial"] / collected["step_rate_reference"], 2
-        ),
         "track_no_properties_ns": round(collected.get("track_no_properties_ns", 0.0), 1),
         "track_no_properties_vs_dict_append_ratio": round(
             collected.get("track_no_properties_ns", float("nan")) / collected["dict_append_ns"], 2
