@@ -111,11 +111,13 @@ def run(
     handlers: Iterable[Handler] = (),
     collector: Collector | None = None,
     stop_on: frozenset[str] = frozenset(),
+    require_all: bool = False,
 ) -> RunFinished:
     """Run every applicable machine against the adapter and return the verdicts.
 
     ``stop_on``: stop looking as soon as one of these requirements fails (the mutant
     sweep uses it; requirements not reached then report ERROR "never exercised").
+    ``require_all``: a skipped MUST requirement fails the run (exit code 1).
     """
     if not callable(adapter_factory):
         msg = (
@@ -129,7 +131,7 @@ def run(
         handler.start()
     try:
         return _run(adapter_factory, profile, run_settings, expected_failures, handlers, collector,
-                    stop_on)
+                    stop_on, require_all=require_all)
     finally:
         for handler in handlers:
             handler.shutdown()
@@ -143,6 +145,8 @@ def _run(
     handlers: list[Handler],
     collector: Collector | None,
     stop_on: frozenset[str] = frozenset(),
+    *,
+    require_all: bool = False,
 ) -> RunFinished:
     started = time.perf_counter()
 
@@ -194,7 +198,7 @@ def _run(
     if adapter_shutdown_error:
         errors["shutdown"] = adapter_shutdown_error
     results = _verdicts(harness, findings, evidence, errors, expected_failures)
-    exit_code = _exit_code(results)
+    exit_code = _exit_code(results, require_all=require_all)
     finished = RunFinished(
         info=adapter.info,
         profile=profile.name,
@@ -203,6 +207,7 @@ def _run(
         seconds=round(time.perf_counter() - started, 3),
         provenance=_provenance(adapter, profile.name, run_settings),
         rule_counts=dict(harness.rule_counts),
+        warnings=_warnings(results, require_all=require_all),
     )
     emit(finished)
     return finished
@@ -350,13 +355,45 @@ def _verdicts(
     return results
 
 
-def _exit_code(results: Sequence[RequirementResult]) -> int:
+def _exit_code(results: Sequence[RequirementResult], *, require_all: bool = False) -> int:
     for result in results:
+        if require_all and _skipped_must(result):
+            return 1
         if result.verdict in (Verdict.ERROR, Verdict.XPASS):
             return 1
         if result.verdict is Verdict.FAIL and result.level == Level.MUST.value:
             return 1
     return 0
+
+
+_KIND_SKIP = " SDK"
+"""How a skip reason for the other half of the seed ends ("... is a server SDK")."""
+
+
+def _skipped_must(result: RequirementResult) -> bool:
+    """A MUST requirement skipped for a missing capability or profile (not for the SDK's kind)."""
+    return (result.verdict is Verdict.SKIP and result.level == Level.MUST.value
+            and not result.reason.endswith(_KIND_SKIP))
+
+
+def _warnings(results: Sequence[RequirementResult], *, require_all: bool) -> tuple[str, ...]:
+    """Headline warnings: a run that skipped most of the suite must not read as a clean pass."""
+    skipped = [r for r in results if r.verdict is Verdict.SKIP]
+    by_kind = [r for r in skipped if r.reason.endswith(_KIND_SKIP)]
+    undeclared = [r for r in skipped if "does not declare capability" in r.reason]
+    applicable = len(results) - len(by_kind)
+    out = []
+    if undeclared and len(undeclared) * 2 >= applicable:
+        out.append(
+            f"{len(undeclared)} of the {applicable} requirements that apply to this kind of SDK "
+            "were skipped because the adapter does not declare their capability; a pass covers "
+            "only the rest. Declare the capabilities the SDK has, or pass --require-all to fail "
+            "on a skipped MUST requirement."
+        )
+    must = [r.requirement for r in results if _skipped_must(r)]
+    if require_all and must:
+        out.append(f"require_all: {len(must)} MUST requirement(s) skipped: {', '.join(must)}")
+    return tuple(out)
 
 
 def _now() -> str:

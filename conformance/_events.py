@@ -102,6 +102,8 @@ class RunFinished:
     seconds: float
     provenance: dict[str, Any]
     rule_counts: dict[str, int]
+    warnings: tuple[str, ...] = ()
+    """Headline warnings (for example: most requirements were skipped by declaration)."""
 
 
 Event = RunStarted | ProgressReported | ViolationFound | AdapterErrored | MachineFinished | RunFinished
