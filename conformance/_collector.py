@@ -52,6 +52,11 @@ class Collector:
             left, self._fail_next = self._fail_next, 0
             return left
 
+    def pending(self) -> int:
+        """How many events arrived since the last drain (taken when a flush returns)."""
+        with self._lock:
+            return len(self._received)
+
     def drain(self) -> list[Event]:
         """Everything received since the last drain, in arrival order."""
         with self._lock:

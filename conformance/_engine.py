@@ -16,9 +16,16 @@ import hypothesis
 from hypothesis import HealthCheck, settings
 from hypothesis.errors import Flaky
 
-from conformance._adapter import Adapter, AdapterFactory
+from conformance._adapter import CAPABILITIES, Adapter, AdapterFactory, AdapterInfo
 from conformance._collector import Collector
-from conformance._errors import AdapterFailedError, InvalidAdapterError, InvalidInputError, describe
+from conformance._errors import (
+    AdapterAbortedError,
+    AdapterFailedError,
+    InvalidAdapterError,
+    InvalidInputError,
+    RunInterruptedError,
+    describe,
+)
 from conformance._events import (
     AdapterErrored,
     Handler,
@@ -31,7 +38,7 @@ from conformance._events import (
     ViolationFound,
 )
 from conformance._expected import ExpectedFailure
-from conformance._harness import Harness
+from conformance._harness import Harness, call_with_timeout
 from conformance._machine import build_machines, requirement_applies, run_machine
 from conformance._requirements import REQUIREMENTS, Level
 from conformance._violations import ConformanceFailure, Violation
@@ -43,6 +50,10 @@ if TYPE_CHECKING:
 MAX_ROUNDS = 8
 """After a failure, the machine is rerun ignoring what was found, to find the next rule broken."""
 PROGRESS_EVERY = 500
+MIN_STEP_TIMEOUT = 0.01
+"""Below this, an ordinary call would time out: a typo, not a setting."""
+MAX_STEP_TIMEOUT = 86_400.0
+"""One day: the timer's limit is far above, but a longer hang is no use to anyone."""
 
 
 @attrs.frozen
@@ -64,6 +75,10 @@ class RunSettings:
         if type(timeout) not in (int, float) or not 0 < timeout < float("inf"):
             msg = (f"step_timeout must be a positive number of seconds (got {describe(timeout)}). "
                    "Pass e.g. step_timeout=10.0.")  # fmt: skip
+            raise InvalidInputError(msg)
+        if not MIN_STEP_TIMEOUT <= timeout <= MAX_STEP_TIMEOUT:
+            msg = (f"step_timeout must be between {MIN_STEP_TIMEOUT:g} and {MAX_STEP_TIMEOUT:g} "
+                   f"seconds (got {describe(timeout)}). Pass e.g. step_timeout=10.0.")  # fmt: skip
             raise InvalidInputError(msg)
         if self.seed is not None and type(self.seed) is not int:
             msg = f"seed must be an int or None (got {describe(self.seed)}). Pass e.g. seed=1234."
@@ -99,7 +114,26 @@ def check_adapter(adapter: object, factory: object) -> Adapter:
             "and the operations of conformance.Adapter."
         )
         raise InvalidAdapterError(msg)
+    check_capabilities(info)
     return adapter  # type: ignore[return-value]
+
+
+def check_capabilities(info: object) -> None:
+    """Raise :class:`InvalidAdapterError` for a capability name the suite does not know."""
+    import difflib  # noqa: PLC0415
+
+    capabilities: object = getattr(info, "capabilities", frozenset())
+    if not isinstance(capabilities, (set, frozenset)):
+        msg = (f"adapter info.capabilities must be a frozenset of names (got "
+               f"{describe(capabilities)}). Known: {', '.join(sorted(CAPABILITIES))}.")  # fmt: skip
+        raise InvalidAdapterError(msg)
+    for name in sorted(capabilities, key=str):
+        if name not in CAPABILITIES:
+            close = difflib.get_close_matches(str(name), sorted(CAPABILITIES), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            msg = (f"adapter declares unknown capability {describe(name)}.{hint} Known "
+                   f"capabilities: {', '.join(sorted(CAPABILITIES))}.")  # fmt: skip
+            raise InvalidAdapterError(msg)
 
 
 def run(
@@ -155,16 +189,11 @@ def _run(
             handler.handle_event(event)
 
     collector = collector or Collector()
-    try:
-        adapter = check_adapter(factory(collector), factory)
-    except InvalidAdapterError:
-        raise
-    except Exception as exc:
-        msg = f"adapter factory {describe(factory)} raised {type(exc).__name__}: {exc}"
-        raise AdapterFailedError(msg) from exc
-    profile = get_profile(profile_name or adapter.info.profile)
-    harness = Harness(adapter, collector, profile, step_timeout=run_settings.step_timeout)
-    emit(RunStarted(adapter.info, profile.name, run_settings.to_json(), _now()))
+    adapter, info = _build_adapter(factory, collector, run_settings.step_timeout)
+    profile = get_profile(profile_name or info.profile)
+    harness = Harness(adapter, collector, profile, step_timeout=run_settings.step_timeout,
+                      info_cache=info)  # fmt: skip
+    emit(RunStarted(info, profile.name, run_settings.to_json(), _now()))
 
     findings: dict[str, tuple[Violation, ...]] = {}
     # Declared failures are recorded but never raised, so no time goes into shrinking them.
@@ -187,8 +216,12 @@ def _run(
 
                 harness.on_step = progress
                 steps_before, examples_before = harness.steps, harness.examples
-                error = _run_machine(machine, name, harness, run_settings, findings, evidence, emit,
-                                     stop_on, declared)
+                try:
+                    error = _run_machine(machine, name, harness, run_settings, findings, evidence,
+                                         emit, stop_on, declared)  # fmt: skip
+                except RunInterruptedError as exc:
+                    errors[name] = errors["interrupted"] = str(exc)
+                    break
                 if error is not None:
                     errors[name] = error
                 emit(MachineFinished(name, harness.steps - steps_before,
@@ -213,6 +246,31 @@ def _run(
     return finished
 
 
+def _build_adapter(factory: AdapterFactory, collector: Collector, timeout: float
+                   ) -> tuple[Adapter, AdapterInfo]:  # fmt: skip
+    """Call the factory and read ``info``, each under the step timeout."""
+    what = f"adapter factory {describe(factory)}"
+    try:
+        built = call_with_timeout(what, lambda: factory(collector), timeout)
+        info = call_with_timeout(f"the info of {describe(built)}",
+                                 lambda: getattr(built, "info", None), timeout)  # fmt: skip
+    except AdapterAbortedError as exc:
+        raise AdapterFailedError(str(exc)) from None
+    except InvalidAdapterError:
+        raise
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        msg = f"{what} raised {type(exc).__name__}: {exc}"
+        raise AdapterFailedError(msg) from exc
+    adapter = check_adapter(built, factory)
+    if not isinstance(info, AdapterInfo):
+        msg = (f"adapter info must be a conformance.AdapterInfo (got {describe(info)}). Build it "
+               "with AdapterInfo(name=..., kind=AdapterKind.SERVER, profile=..., ...).")  # fmt: skip
+        raise InvalidAdapterError(msg)
+    return adapter, info
+
+
 def _run_machine(
     machine: type[RuleBasedStateMachine],
     name: str,
@@ -229,6 +287,8 @@ def _run_machine(
     for _ in range(MAX_ROUNDS):
         harness.ignore = frozenset(found) | declared
         harness.first_failure_example = None
+        harness.first_failing_trace = None
+        harness.last_adapter_error = ""
         try:
             run_machine(machine, run_settings.hypothesis_settings(), run_settings.seed)
         except ConformanceFailure as failure:
@@ -247,24 +307,66 @@ def _run_machine(
                                 seconds=round(time.perf_counter() - started, 3)))
             if stop_on & found:
                 return None
-        except AdapterFailedError as exc:
-            trace = _trace(harness, name)
+        except (AdapterFailedError, AdapterAbortedError) as exc:
+            trace = _current_trace(harness, name)
             reproducer = render_reproducer(trace, [])
             emit(AdapterErrored(name, str(exc), reproducer, trace))
+            if isinstance(exc, RunInterruptedError):
+                raise
             return str(exc)
         except Flaky as exc:
-            # A failure that did not reproduce on replay: state carried over between
-            # examples inside the SDK. Keep what was seen; report it as found.
-            for violation in harness.found.values():
-                if violation.requirement not in found:
-                    findings.setdefault(violation.requirement, (violation,))
-                    evidence.setdefault(violation.requirement, (
-                        f"# did not reproduce in isolation (state carried across examples): {exc}",
-                        _trace(harness, name)))
-            return None
+            return _flaky(exc, name, harness, findings, evidence, found, emit)
         else:
             return None
     return None
+
+
+def _flaky(
+    exc: Flaky,
+    name: str,
+    harness: Harness,
+    findings: dict[str, tuple[Violation, ...]],
+    evidence: dict[str, tuple[str, dict[str, Any]]],
+    found: set[str],
+    emit: Callable[[Any], None],
+) -> str | None:
+    """A failure that did not happen again when Hypothesis replayed its example: a finding.
+
+    A violation seen once is a FAIL of its requirement; an adapter error seen once is an
+    ERROR of the machine. Either way the reason says it did not reproduce.
+    """
+    note = ("happened once and did not happen again when Hypothesis replayed the same "
+            "example (state carried across examples, a race, or a one-off failure)")  # fmt: skip
+    inner = list(getattr(exc, "exceptions", ()))
+    error = next((e for e in inner if isinstance(e, (AdapterFailedError, AdapterAbortedError))), None)
+    violations = [v for e in inner if isinstance(e, ConformanceFailure) for v in e.violations]
+    violations += [v for v in harness.found.values() if v.requirement not in found]
+    trace = _trace(harness, name)
+    if harness.first_failing_trace is not None:
+        trace = {**trace, "machine": name, "steps": harness.first_failing_trace}
+    for violation in violations:
+        if violation.requirement in found or violation.requirement in findings:
+            continue
+        flaky = attrs.evolve(violation, message=f"{violation.message} [flaky: {note}]")
+        findings[flaky.requirement] = (flaky,)
+        evidence[flaky.requirement] = (render_reproducer(trace, [flaky.requirement]), trace)
+    if violations:
+        emit(ViolationFound(name, tuple(violations), render_reproducer(trace, []), trace,
+                            examples=harness.detection_example()))  # fmt: skip
+    if error is not None or harness.last_adapter_error or not violations:
+        cause = (str(error) if error is not None
+                 else harness.last_adapter_error or f"{type(exc).__name__}: {exc}")  # fmt: skip
+        message = f"flaky: {cause} ({note})"
+        emit(AdapterErrored(name, message, render_reproducer(trace, []), trace))
+        return message
+    return None
+
+
+def _current_trace(harness: Harness, machine: str) -> dict[str, Any]:
+    """The trace of the example running when an adapter call failed or hung."""
+    current = harness.current
+    steps = current._trace_as_called() if current is not None else []  # noqa: SLF001
+    return {**_trace(harness, machine), "machine": machine, "steps": steps}
 
 
 def _trace(harness: Harness, machine: str) -> dict[str, Any]:
@@ -301,7 +403,7 @@ def render_reproducer(trace: dict[str, Any], requirements: Sequence[str]) -> str
 def _shutdown(harness: Harness) -> str | None:
     try:
         harness.call("shutdown()", harness.adapter.shutdown)
-    except AdapterFailedError as exc:
+    except (AdapterFailedError, AdapterAbortedError) as exc:
         return str(exc)
     finally:
         harness.close()
@@ -330,9 +432,9 @@ def _verdicts(
             verdict, reason = Verdict.SKIP, skip
         elif requirement.id in findings:
             verdict, reason = Verdict.FAIL, str(findings[requirement.id][0].message)
-        elif errors.get(requirement.scope.value) or errors.get("shutdown"):
-            verdict = Verdict.ERROR
-            reason = errors.get(requirement.scope.value) or errors["shutdown"]
+        elif (error := errors.get("interrupted") or errors.get(requirement.scope.value)
+              or errors.get("shutdown")):
+            verdict, reason = Verdict.ERROR, error
         elif requirement.scope.value == "delivery" and errors:
             verdict, reason = Verdict.ERROR, next(iter(errors.values()))
         elif checks == 0:
@@ -347,6 +449,10 @@ def _verdicts(
         elif declared is not None and verdict is Verdict.PASS:
             verdict = Verdict.XPASS
             reason = f"declared as an expected failure ({declared.reason}) but passed"
+        elif declared is not None and verdict is Verdict.SKIP:
+            verdict = Verdict.XPASS  # stale: a declaration for a rule that cannot fail here
+            reason = (f"declared as an expected failure ({declared.reason}) but skipped ({reason}): "
+                      "remove the entry or declare the capability")  # fmt: skip
         results.append(RequirementResult(
             requirement=requirement.id, level=requirement.level.value, verdict=verdict,
             reason=reason, checks=checks, violations=findings.get(requirement.id, ()),
@@ -379,16 +485,14 @@ def _skipped_must(result: RequirementResult) -> bool:
 def _warnings(results: Sequence[RequirementResult], *, require_all: bool) -> tuple[str, ...]:
     """Headline warnings: a run that skipped most of the suite must not read as a clean pass."""
     skipped = [r for r in results if r.verdict is Verdict.SKIP]
-    by_kind = [r for r in skipped if r.reason.endswith(_KIND_SKIP)]
-    undeclared = [r for r in skipped if "does not declare capability" in r.reason]
-    applicable = len(results) - len(by_kind)
+    by_kind = sum(r.reason.endswith(_KIND_SKIP) for r in skipped)
     out = []
-    if undeclared and len(undeclared) * 2 >= applicable:
+    if len(skipped) * 2 > len(results):
         out.append(
-            f"{len(undeclared)} of the {applicable} requirements that apply to this kind of SDK "
-            "were skipped because the adapter does not declare their capability; a pass covers "
-            "only the rest. Declare the capabilities the SDK has, or pass --require-all to fail "
-            "on a skipped MUST requirement."
+            f"{len(skipped)} of {len(results)} requirements were skipped ({by_kind} for the "
+            f"SDK's kind, {len(skipped) - by_kind} for undeclared capabilities or the profile): "
+            "a pass covers only the rest. Declare every capability the SDK has; pass "
+            "--require-all to fail on a skipped MUST requirement."
         )
     must = [r.requirement for r in results if _skipped_must(r)]
     if require_all and must:

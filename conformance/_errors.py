@@ -25,6 +25,30 @@ class AdapterFailedError(ConformanceError):
     """The adapter (or the SDK behind it) crashed, hung or answered garbage: an ERROR verdict."""
 
 
+class AdapterAbortedError(BaseException):
+    """An adapter call that must end its machine at once: a hang or an interrupt.
+
+    Not an :class:`Exception`, on purpose: an SDK's ``except Exception`` cannot swallow it,
+    and Hypothesis lets it through instead of shrinking, so a hang is met once, not re-run
+    for every shrink step. The engine turns it into an ERROR verdict with a report.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class StepTimeoutError(AdapterAbortedError):
+    """An adapter call did not return within the per-step timeout."""
+
+
+class RunInterruptedError(AdapterAbortedError):
+    """KeyboardInterrupt during an adapter call: the run stops and reports what it had."""
+
+
 class DeliveryFailedError(ConformanceError):
     """The collector refused a delivery on purpose (fault injection); the SDK should retry."""
 

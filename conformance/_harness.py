@@ -21,15 +21,18 @@ import attrs
 
 from conformance._adapter import Adapter, AdapterInfo
 from conformance._collector import Collector
-from conformance._errors import AdapterFailedError
+from conformance._errors import (
+    AdapterAbortedError,
+    AdapterFailedError,
+    RunInterruptedError,
+    StepTimeoutError,
+)
 from conformance._violations import Violation
 from simulator import Profile
 
 T = TypeVar("T")
 
-
-class StepTimeoutError(AdapterFailedError):
-    """An adapter call did not return within the per-step timeout."""
+__all__ = ["Harness", "StepTimeoutError", "Workers", "call_with_timeout"]
 
 
 SWITCH_INTERVAL = 1e-5
@@ -156,11 +159,26 @@ class Harness:
     _call_started: float = attrs.field(default=0.0, init=False)
     _alarm_at: float = attrs.field(default=0.0, init=False)
     """When the timer set inside alarms() fires (monotonic clock); 0 when it is not set."""
+    _timed_out: bool = attrs.field(default=False, init=False)
+    """The call in progress has been told it timed out (it may have swallowed that)."""
+    _timed_out_call: str = attrs.field(default="", init=False)
+    current: Any = None
+    """The machine running now (its trace is the evidence of an adapter error)."""
+    last_adapter_error: str = ""
+    """The round's first adapter error (a Flaky report from Hypothesis may not carry it)."""
+    dirty: bool = False
+    """The last example ended mid-way (an error): the SDK may still hold its queued events."""
+    first_failing_trace: list[dict[str, Any]] | None = None
+    """The trace of the example that first failed in this round, before any shrinking."""
+    info_cache: AdapterInfo | None = None
 
     @property
     def info(self) -> AdapterInfo:
-        """The adapter's declaration."""
-        return self.adapter.info
+        """The adapter's declaration (read once: a property is adapter code too)."""
+        info = self.info_cache
+        if info is None:
+            info = self.info_cache = self.adapter.info
+        return info
 
     def detection_example(self) -> int:
         """How many examples ran before the current round first saw a violation."""
@@ -179,10 +197,27 @@ class Harness:
             self.on_step(name)
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Call the adapter; a crash or a hang past the step timeout becomes an ERROR."""
-        timed = self.step_timeout > 0 and _CAN_INTERRUPT and threading.get_ident() == _MAIN
+        """Call the adapter; a crash or a hang past the step timeout becomes an ERROR.
+
+        Any exception is an :class:`AdapterFailedError`, ``SystemExit`` and other
+        ``BaseException`` subclasses included; ``KeyboardInterrupt`` ends the run with a report.
+        """
+        return self._invoke(what, fn, args, kwargs, refusal=False)  # type: ignore[no-any-return]
+
+    def attempt(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Exception | None:
+        """Call the adapter where refusing is right: return the exception it raised, or ``None``.
+
+        The call is under the step timeout like any other; only an :class:`Exception`
+        counts as a refusal.
+        """
+        return self._invoke(what, fn, args, kwargs, refusal=True)  # type: ignore[no-any-return]
+
+    def _invoke(self, what: str, fn: Callable[..., Any], args: tuple[Any, ...],
+                kwargs: dict[str, Any], *, refusal: bool) -> Any:  # fmt: skip
+        timed = _CAN_INTERRUPT and threading.get_ident() == _MAIN
         installed = timed and self._alarm_installed
         previous: Any = None
+        self._timed_out = False
         if timed:
             self._calling, self._call_started = what, time.monotonic()
             if installed:
@@ -192,20 +227,54 @@ class Harness:
                     self._set_alarm()
             else:  # outside alarms(): a handler and a timer for this call only
                 previous = signal.signal(signal.SIGALRM, self._expire)
-                signal.setitimer(signal.ITIMER_REAL, self.step_timeout)
+                self._set_alarm()
         try:
-            return fn(*args, **kwargs)
+            value = fn(*args, **kwargs)
+        except AdapterAbortedError:
+            raise
         except AdapterFailedError:
+            if self._timed_out:
+                raise self._timeout_error() from None
             raise
         except Exception as exc:
-            msg = f"adapter {self.info.name!r} raised {type(exc).__name__} in {what}: {exc}"
-            raise AdapterFailedError(msg) from exc
+            if self._timed_out:  # the SDK turned our timeout into an error of its own
+                raise self._timeout_error() from exc
+            if refusal:
+                return exc
+            raise self._failed(what, exc) from exc
+        except KeyboardInterrupt as exc:
+            msg = f"run interrupted: KeyboardInterrupt during {what} of adapter {self.info.name!r}"
+            raise RunInterruptedError(msg) from exc
+        except BaseException as exc:  # SystemExit, GeneratorExit, an SDK's own BaseException
+            raise self._failed(what, exc) from exc
         finally:
             if timed:
                 self._calling = ""
                 if not installed:
                     signal.setitimer(signal.ITIMER_REAL, 0)
                     signal.signal(signal.SIGALRM, previous)
+                    self._alarm_at = 0.0
+        if self._timed_out:  # the SDK swallowed the timeout and returned anyway
+            raise self._timeout_error()
+        return None if refusal else value
+
+    def _failed(self, what: str, exc: BaseException) -> AdapterFailedError:
+        self.note_failing_example()
+        error = AdapterFailedError(f"adapter {self.info.name!r} raised {type(exc).__name__} in {what}: {exc}")
+        self.last_adapter_error = self.last_adapter_error or str(error)
+        return error
+
+    def note_failing_example(self) -> None:
+        """Keep the running example's trace if it is the round's first failure."""
+        if self.first_failing_trace is None and self.current is not None:
+            self.first_failing_trace = self.current._trace_as_called()  # noqa: SLF001
+
+    def _timeout_error(self) -> StepTimeoutError:
+        self.note_failing_example()
+        error = StepTimeoutError(f"{self._timed_out_call} did not return within "
+                                 f"{self.step_timeout:g} s (per-step timeout)")  # fmt: skip
+        self.last_adapter_error = self.last_adapter_error or str(error)
+        return error
 
     @contextlib.contextmanager
     def alarms(self) -> Iterator[None]:
@@ -244,11 +313,42 @@ class Harness:
         if not self._calling:  # the timer outlived the calls it was set for
             self._alarm_at = 0.0
             return
-        if time.monotonic() - self._call_started < self.step_timeout:
+        if not self._timed_out and time.monotonic() - self._call_started < self.step_timeout:
             self._set_alarm()  # this call began after the timer was set: give it its full time
             return
-        msg = f"{self._calling} did not return within {self.step_timeout:g} s (per-step timeout)"
+        # Fire again soon: an SDK that swallows the error and goes on hanging is told again.
+        self._timed_out, self._timed_out_call = True, self._calling
+        self._alarm_at = time.monotonic() + self.step_timeout * REFIRE
+        signal.setitimer(signal.ITIMER_REAL, self.step_timeout * REFIRE)
+        raise self._timeout_error()
+
+
+def call_with_timeout(what: str, fn: Callable[[], T], timeout: float) -> T:
+    """Run adapter set-up code (the factory, ``info``) under the step timeout.
+
+    A hang raises :class:`StepTimeoutError`, repeated every ``REFIRE`` timeouts until the
+    call ends, so set-up code that swallows it cannot hang the run.
+    """
+    if not (_CAN_INTERRUPT and threading.get_ident() == _MAIN):
+        return fn()
+    fired = [False]
+
+    def expire(signum: int, frame: object) -> None:
+        del signum, frame
+        fired[0] = True
+        raise StepTimeoutError(f"{what} did not return within {timeout:g} s (per-step timeout)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, timeout, timeout * REFIRE)
+    try:
+        value = fn()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    if fired[0]:
+        msg = f"{what} did not return within {timeout:g} s (per-step timeout)"
         raise StepTimeoutError(msg)
+    return value
 
 
 _CAN_INTERRUPT = hasattr(signal, "setitimer")
@@ -256,3 +356,5 @@ _CAN_INTERRUPT = hasattr(signal, "setitimer")
 _MAIN = threading.main_thread().ident
 ALARM_SLACK = 1.1
 """Inside alarms(), a hung call is reported after 1 to 1.1 step timeouts."""
+REFIRE = 0.25
+"""After a timeout, it is raised again every quarter step timeout until the call ends."""

@@ -9,7 +9,6 @@ every event name and identify trait set) and every difference becomes a
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable
 from typing import Any, cast
@@ -20,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_a
 
 from conformance import _strategies as gen
 from conformance._adapter import ClientSession
+from conformance._errors import AdapterFailedError, StepTimeoutError
 from conformance._harness import Harness
 from conformance._violations import ConformanceFailure, Violation
 from simulator import (
@@ -104,6 +104,11 @@ class _Base(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.h = self.harness
+        if self.h.dirty:  # the last example ended mid-way: what its SDK calls queued is stale
+            self.h.call("flush() (after an example that ended with an error)", self.h.adapter.flush)
+            self.h.collector.disarm()
+            self.h.collector.drain()
+        self.h.current, self.h.dirty = self, True
         self.prefix = self.h.new_example()
         self.example = self.h.examples
         self.model = ReferenceSDK(profile=self.h.profile, seed=self.h.examples)
@@ -178,6 +183,7 @@ class _Base(RuleBasedStateMachine):
         if self.violations:
             if self.h.first_failure_example is None:
                 self.h.first_failure_example = self.h.examples
+            self.h.note_failing_example()
             self.h.last_failing_trace = self._trace_as_called()
             self.h.last_failing_machine = self.machine_name
             found, self.violations = self.violations, []
@@ -188,16 +194,23 @@ class _Base(RuleBasedStateMachine):
         fault = self.fault_armed
         try:
             self.h.call("flush()", self.h.adapter.flush)
-        except Exception:
+        except AdapterFailedError:
             if not fault:
                 raise
             # The SDK reported the refused delivery as failed: allowed by the contract.
+        on_time = self.h.collector.pending()
         if fault:
             self.h.collector.disarm()
             self.fault_armed = False
         expected = self.model.flush()
         seqs, self.expected_seqs = self.expected_seqs, []
         observed = self.h.collector.drain()
+        for event in observed[on_time:]:
+            self._violate("delivery.exactly-once",
+                          "an event arrived after flush() had returned (flush must return only "
+                          "once everything accepted was delivered)",
+                          expected="delivered before flush() returns", observed=event,
+                          step=self.seq_of(step_number(event)))  # fmt: skip
         self._check_window(list(zip(seqs, expected, strict=True)), observed, fault=fault)
         self.window_calls = {}
         self._raise_if_violated()
@@ -221,10 +234,10 @@ class _Base(RuleBasedStateMachine):
             else:
                 pool = unmarked.get(event.kind, [])
                 copies = [pool.pop(0)] if pool else []
-                if copies:  # resent copies of the same message belong to the same call
-                    same = [e for e in pool if e.message_id == copies[0].message_id]
-                    copies += same
-                    pool[:] = [e for e in pool if e.message_id != copies[0].message_id]
+                message_id = copies[0].message_id if copies else None
+                if message_id is not None:  # resent copies of the same message: the same call
+                    copies += [e for e in pool if e.message_id == message_id]
+                    pool[:] = [e for e in pool if e.message_id != message_id]
             pairs.append((seq, event, copies))
         leftovers = [e for copies in by_step.values() for e in copies]
         leftovers += [e for pool in unmarked.values() for e in pool]
@@ -234,24 +247,16 @@ class _Base(RuleBasedStateMachine):
                       fault: bool) -> None:  # fmt: skip
         pairs, leftovers = self._match(expected, observed)
         self._arrival = {id(event): i for i, event in enumerate(observed)}
-        self._check("delivery.exactly-once")
-        self._check("delivery.message-id.unique")
+        if expected or observed:
+            self._check("delivery.exactly-once")
         for event in leftovers:
             self._unexpected(event)
         for seq, want, copies in pairs:
             if not copies:
                 self._missing(seq, want)
                 continue
-            ids = {c.message_id for c in copies}
             if len(copies) > 1:
-                if fault:
-                    self._check("delivery.retry.same-message-id")
-                if len(ids) > 1:
-                    requirement = "delivery.retry.same-message-id" if fault else "delivery.exactly-once"
-                    self._violate(requirement,
-                                  f"step {seq}'s event arrived {len(copies)} times with "
-                                  f"{len(ids)} different message ids",
-                                  expected=1, observed=sorted(map(str, ids)), step=seq)
+                self._duplicates(seq, copies, fault=fault)
             got = copies[0]
             self._check_message_id(seq, got)
             self.history_expected.append(want)
@@ -260,8 +265,32 @@ class _Base(RuleBasedStateMachine):
         if any(copies for _, _, copies in pairs):  # else the history is as the last check saw it
             self.after_window(pairs)
 
+    def _duplicates(self, seq: int, copies: list[Event], *, fault: bool) -> None:
+        """More than one copy of a call's event: only a retry after a fault, with one id, is fine."""
+        ids = sorted({str(c.message_id) for c in copies})
+        if fault:
+            self._check("delivery.retry.same-message-id")
+            if len(ids) == 1 and copies[0].message_id is not None:
+                return  # a resend of one message: counted once downstream
+            self._violate("delivery.retry.same-message-id",
+                          f"step {seq}'s event was resent {len(copies)} times "
+                          + ("without a message id" if ids == ["None"] else f"with {len(ids)} different message ids"),
+                          expected="one message id on every copy", observed=ids, step=seq)  # fmt: skip
+            return
+        if len(ids) == 1 and copies[0].message_id is not None:
+            return  # one message sent again (a retry of its own): counted once downstream
+        self._violate("delivery.exactly-once",
+                      f"step {seq}'s event arrived {len(copies)} times (message ids: {', '.join(ids)})",
+                      expected=1, observed=len(copies), step=seq)  # fmt: skip
+
     def _check_message_id(self, seq: int, event: Event) -> None:
+        if self.message_ids or event.message_id is None:  # a second event, or none at all
+            self._check("delivery.message-id.unique")
         if event.message_id is None:
+            self._violate("delivery.message-id.unique",
+                          f"the {event.kind.value} event of step {seq} carried no message id, so "
+                          "a resent copy cannot be told from a second call",
+                          expected="a message id", observed=None, step=seq)  # fmt: skip
             return
         owner = self.message_ids.setdefault(event.message_id, seq)
         if owner != seq:
@@ -304,6 +333,7 @@ class _Base(RuleBasedStateMachine):
     def teardown(self) -> None:
         """Flush what is left and check it; then release the example's clients."""
         self._flush_and_check()
+        self.h.dirty = False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,6 +356,8 @@ class ClientMachine(_Base):
         self.seen_since_reopen: set[str] = set()
         self.shared: dict[str, Any] = {"plan": "free", "items": [1]}
         self.users_by_device: dict[str, set[str]] = {}
+        self.extra_events: list[tuple[float, Event]] = []
+        """Identity events no call produced, by position: they still link ids downstream."""
 
     def _client(self, device: str) -> tuple[ReferenceClient, ClientSession]:
         if device not in self.clients:
@@ -398,15 +430,13 @@ class ClientMachine(_Base):
         _, sdk = self._client(device)
         marked = {**traits, gen.TRAIT_MARKER: self.mark(seq)}
         self._check("client.identify.requires-user-id")
-        try:
-            with contextlib.ExitStack():
-                sdk.identify(user_id, marked)  # type: ignore[arg-type]  # the point of the rule
-        except Exception:  # noqa: BLE001  (any clear refusal is a refusal)
-            return
-        self._violate("client.identify.requires-user-id",
-                      f"identify({user_id!r}) was accepted without raising",
-                      expected="an exception", observed="returned normally", step=seq)
+        # Whether or not it raises, nothing may be sent: an event of this step is a violation.
         self.window_calls[seq] = {"refused": True}
+        refusal = self.h.attempt(f"identify({user_id!r})", sdk.identify, user_id, marked)
+        if refusal is None:
+            self._violate("client.identify.requires-user-id",
+                          f"identify({user_id!r}) was accepted without raising",
+                          expected="an exception", observed="returned normally", step=seq)
 
     def _reset(self, device: str) -> None:
         seq = self._record("reset", device=device)
@@ -450,10 +480,10 @@ class ClientMachine(_Base):
                 self._probe(device)
             super().teardown()
         finally:
-            for model, sdk in self.clients.values():
+            clients, self.clients = list(self.clients.items()), {}
+            for device, (model, sdk) in clients:
                 model.close()
-                with contextlib.suppress(Exception):
-                    sdk.close()
+                self.h.call(f"close() of {device}", sdk.close)
 
     def _probe(self, device: str) -> None:
         self.seq += 1
@@ -501,8 +531,11 @@ class ClientMachine(_Base):
             self._check("client.isolation.between-clients")
 
     def _compare_user(self, seq: int, device: str, want: Event, got: Event) -> None:
-        self._check("client.identify.later-events-carry-user")
-        self._check("client.binding.at-call")
+        timeline = self.timeline.get(device, ())
+        if any(u is not None for s, u, _ in timeline if s <= seq):
+            self._check("client.identify.later-events-carry-user")
+        if any(s > seq for s, _, _ in timeline):  # the identity changed before this flush
+            self._check("client.binding.at-call")
         if want.user_id == got.user_id:
             return
         observed = got.user_id
@@ -539,9 +572,11 @@ class ClientMachine(_Base):
                         what: str) -> None:  # fmt: skip
         if sym is None or obs is None:
             return
-        self._check("client.anonymous-id.stable")
-        self._check("client.anonymous-id.per-client")
         bound = self.sym_to_obs.get(sym)
+        if bound is not None:
+            self._check("client.anonymous-id.stable")
+        if len(self.sym_to_obs) > 1:
+            self._check("client.anonymous-id.per-client")
         owner = self.obs_to_sym.get(obs)
         first_since_reopen = sym not in self.seen_since_reopen
         self.seen_since_reopen.add(sym)
@@ -586,7 +621,10 @@ class ClientMachine(_Base):
                               expected=want.previous_id, observed=got.previous_id, step=seq)
         if want.kind is not Kind.IDENTIFY:
             return
-        self._check("client.reset.forgets-traits")
+        if got.previous_id != want.previous_id:
+            self._check_merge(got, seq)
+        if any(c == "reset" and s < seq for s, _, c in self.timeline.get(device, ())):
+            self._check("client.reset.forgets-traits")
         wanted = {k: v for k, v in want.traits.items() if k != gen.TRAIT_MARKER}
         seen = {k: v for k, v in got.traits.items() if k != gen.TRAIT_MARKER}
         if wanted == seen:
@@ -613,11 +651,11 @@ class ClientMachine(_Base):
 
     def _missing(self, seq: int, want: Event) -> None:
         if want.kind is Kind.IDENTIFY:
+            # Lost or never sent, the wire cannot tell: both rules hear of it.
             self._violate("client.identify.emits-per-profile",
                           f"the identify of step {seq} sent no event, but profile "
                           f"{self.h.profile.name!r} says it does",
                           expected=want, observed=None, step=seq)
-            return
         super()._missing(seq, want)
 
     def _unexpected(self, event: Event) -> None:
@@ -627,12 +665,27 @@ class ClientMachine(_Base):
                           f"identify without a user id (step {number}) still sent an event",
                           expected=None, observed=event, step=number)
             return
-        if event.kind in (Kind.IDENTIFY, Kind.MERGE):
+        if event.kind in (Kind.IDENTIFY, Kind.MERGE, Kind.ALIAS):
             self._violate("client.identify.emits-per-profile",
                           f"an identify event arrived that profile {self.h.profile.name!r} "
                           "does not send", expected=None, observed=event, step=number)
+            # It still links ids downstream: resolution and merges must account for it.
+            self.extra_events.append((self.seq + 0.5, event))
+            self._check_merge(event, number)
             return
         super()._unexpected(event)
+
+    def _check_merge(self, event: Event, step: int | None) -> None:
+        """An identity event must never name another identified user as the previous id."""
+        previous = event.previous_id
+        if previous is None or previous == event.user_id:
+            return
+        identified = set().union(*self.users_by_device.values())
+        if previous in identified:
+            self._violate("client.identify.no-merge-of-identified-users",
+                          f"a {event.kind.value} event merges identified user {previous!r} "
+                          f"into {event.user_id!r}", expected="no merge of two identified users",
+                          observed=event, step=step)  # fmt: skip
 
     def after_window(self, pairs: list[tuple[int, Event, list[Event]]]) -> None:
         """Per-client order, then downstream resolution of the whole history."""
@@ -653,12 +706,21 @@ class ClientMachine(_Base):
 
     def _check_resolution(self) -> None:
         link = self.h.profile.link
-        self._check("client.identify.links-earlier-anonymous-events")
         expected_people = resolve(self.history_expected, link)
+        if any(e.user_id is None and p.user_id is not None
+               for e, p in zip(self.history_expected, expected_people, strict=True)):  # fmt: skip
+            self._check("client.identify.links-earlier-anonymous-events")
         ordered = sorted(range(len(self.history_observed)), key=lambda i: self.history_observed[i][0])
-        observed_events = [self.history_observed[i][1] for i in ordered]
-        observed_people = resolve(observed_events, link)
-        by_position = {i: observed_people[k] for k, i in enumerate(ordered)}
+        if self.extra_events:  # identity events no call produced, where they arrived
+            merged = sorted([(self.history_observed[i][0], i) for i in ordered]
+                            + [(at, -1 - k) for k, (at, _) in enumerate(self.extra_events)])  # fmt: skip
+            observed_events = [self.history_observed[i][1] if i >= 0 else self.extra_events[-1 - i][1]
+                               for _, i in merged]  # fmt: skip
+            people = resolve(observed_events, link)
+            by_position = {i: people[k] for k, (_, i) in enumerate(merged) if i >= 0}
+        else:
+            observed_people = resolve([self.history_observed[i][1] for i in ordered], link)
+            by_position = {i: observed_people[k] for k, i in enumerate(ordered)}
         for i, want_person in enumerate(expected_people):
             seq, _ = self.history_observed[i]
             got_person = by_position[i]
@@ -695,6 +757,8 @@ class ServerMachine(_Base):
         self.threaded: set[int] = set()
         self.dual_observed: list[Event] = []
         """``history_observed``'s events with their anonymous key in ``anonymous_id``."""
+        self.first_call = self.first_identify = EXAMPLE_STRIDE
+        """Steps of the example's first call and first identify (situations of two rules)."""
 
     def _ids(self, user_id: str | None, anonymous_id: str | None) -> dict[str, str | None]:
         return {"user_id": user_id, "anonymous_id": anonymous_id}
@@ -714,6 +778,7 @@ class ServerMachine(_Base):
                       user_id: str | None, anonymous_id: str | None) -> None:  # fmt: skip
         marked = f"{name}{gen.MARKER}{self.mark(seq)}"
         before = dict(snapshot(properties))  # read-only from here on: shared by both uses
+        self.first_call = min(self.first_call, seq)
         self.calls[seq] = {"kind": "track", "properties": before, **self._ids(user_id, anonymous_id)}
         self._model_call(seq, lambda: self.model.server.track(
             marked, properties, user_id=user_id, anonymous_id=anonymous_id))
@@ -745,6 +810,7 @@ class ServerMachine(_Base):
             user_id = gen.USERS[0]
         seq = self._record("identify", user_id=user_id, anonymous_id=anonymous_id, traits=traits)
         marked = {**traits, gen.TRAIT_MARKER: self.mark(seq)}
+        self.first_call, self.first_identify = min(self.first_call, seq), min(self.first_identify, seq)
         self.calls[seq] = {"kind": "identify", "traits": dict(traits),
                            **self._ids(user_id, anonymous_id)}  # fmt: skip
         self._model_call(seq, lambda: self.model.server.identify(
@@ -758,9 +824,10 @@ class ServerMachine(_Base):
         seq = self._record("track_without_ids", name=name)
         self._check("server.ids.at-least-one")
         self.window_calls[seq] = {"refused": True}
-        try:
-            self.h.adapter.track(f"{name}{gen.MARKER}{self.mark(seq)}", {}, user_id=None, anonymous_id=None)
-        except Exception:  # noqa: BLE001  (any clear refusal is a refusal)
+        refusal = self.h.attempt("track() without ids", self.h.adapter.track,
+                                 f"{name}{gen.MARKER}{self.mark(seq)}", {}, user_id=None,
+                                 anonymous_id=None)  # fmt: skip
+        if refusal is not None:
             return
         self._violate("server.ids.at-least-one",
                       f"track with neither user id nor anonymous id (step {seq}) was accepted",
@@ -773,6 +840,7 @@ class ServerMachine(_Base):
             self.seq += 1
             self.threaded.add(self.seq)
             calls.append((self.seq, f"u-thread-{i}", f"anon-thread-{i}"))
+        self.first_call = min(self.first_call, calls[0][0]) if calls else self.first_call
         for sub, user, anon in calls:
             self.calls[sub] = {"kind": "track", "properties": {"thread": sub},
                                **self._ids(user, anon)}  # fmt: skip
@@ -788,11 +856,13 @@ class ServerMachine(_Base):
         # The workers start the calls together, at one barrier.
         errors = self.h.workers.run([job(*c) for c in calls], self.h.step_timeout)
         self._check("server.threads.isolated")
-        if errors is None or errors:
-            from conformance._errors import AdapterFailedError  # noqa: PLC0415
-
-            cause = "a call hung" if errors is None else repr(errors[0])
-            msg = f"concurrent track calls failed or hung: {cause}"
+        if errors is None:
+            msg = (f"concurrent track calls (step {self.seq}) did not return within "
+                   f"{self.h.step_timeout:g} s (per-step timeout)")  # fmt: skip
+            self.h.last_adapter_error = self.h.last_adapter_error or msg
+            raise StepTimeoutError(msg)
+        if errors:
+            msg = f"concurrent track calls failed: {errors[0]!r}"
             raise AdapterFailedError(msg)
 
     def _lose_ack(self) -> None:
@@ -803,8 +873,11 @@ class ServerMachine(_Base):
     def compare(self, seq: int, want: Event, got: Event) -> None:
         """Ids exactly as given; payload exactly as at the call."""
         self._check("server.ids.exactly-as-given")
-        self._check("server.state.no-carry-over")
-        self._check("server.state.identify-changes-nothing")
+        # Situational rules count only when their situation happened before this call.
+        if self.first_call < seq:
+            self._check("server.state.no-carry-over")
+        if self.first_identify < seq:
+            self._check("server.state.identify-changes-nothing")
         threaded = seq in self.threaded
         if self._ids_differ(want, got):
             requirement = self._classify_ids(seq, got)
@@ -873,7 +946,6 @@ class ServerMachine(_Base):
     def after_window(self, pairs: list[tuple[int, Event, list[Event]]]) -> None:
         """Both ids on one call link them downstream."""
         del pairs
-        self._check("server.ids.both-link")
         ordered = sorted(range(len(self.history_observed)), key=lambda i: self.history_observed[i][0])
         # Server SDKs put the ids of one call on one event: whatever fields the id model uses,
         # the event links its user to its anonymous key (anonymous, device or distinct id).
@@ -885,6 +957,7 @@ class ServerMachine(_Base):
             seq = self.history_observed[i][0]
             if self._ids_of(seq)[0] is not None or expected[k].user_id is None:
                 continue  # only anonymous calls that a later call links are this rule's
+            self._check("server.ids.both-link")
             if not self._same_person(expected[k], observed[k]):
                 self._violate("server.ids.both-link",
                               f"downstream, the event of step {seq} resolves to {observed[k]} "
