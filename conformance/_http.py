@@ -3,9 +3,12 @@
 A werkzeug development server runs in a daemon thread on ``127.0.0.1`` (an ephemeral port
 by default). Each request is decoded by :func:`conformance._wire.decode_request` and the
 events go to :meth:`Collector.ingest`. The server never crashes on a request: malformed
-input gets the :class:`WireError` status, an armed fault gets 503 (after the events were
-recorded: a lost acknowledgement), anything unexpected gets 500, and every reason is
-logged on the ``conformance.collector`` logger.
+input gets the :class:`WireError` status (a body that cannot be read, such as a malformed
+chunked body, is a 400), an armed fault gets 503 (after the events were recorded: a lost
+acknowledgement), anything unexpected gets 500, and every reason is logged on the
+``conformance.collector`` logger. Reasons are one line, never a traceback; log lines
+escape control characters, so a hostile path cannot drive the terminal; and a client
+that stalls is disconnected after ``read_timeout`` seconds of silence.
 """
 
 from __future__ import annotations
@@ -14,16 +17,18 @@ import collections
 import ipaddress
 import json
 import logging
+import math
 import threading
 import time
 from typing import TYPE_CHECKING, Final
 
 import attrs
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from conformance._errors import ConformanceError, DeliveryFailedError
-from conformance._wire import MAX_BODY_BYTES, WireError, decode_request
+from conformance._errors import ConformanceError, DeliveryFailedError, InvalidInputError
+from conformance._wire import MAX_BODY_BYTES, WireError, decode_request, redact_secrets
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -38,6 +43,14 @@ logger = logging.getLogger("conformance.collector")
 
 _RECORDS_KEPT: Final = 1000
 _POLL_SECONDS: Final = 0.05
+READ_TIMEOUT_SECONDS: Final = 5.0
+"""Default for :attr:`HttpCollector.read_timeout`: SDKs on loopback never pause this long."""
+_REASON_MAX_CHARS: Final = 1000
+# Control characters (C0, DEL, C1) as \xNN; paths in log lines also escape the backslash
+# (as werkzeug's access log does), reasons do not (their reprs already escape).
+_CONTROL_CHARS: Final = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]}
+_PATH_CHARS: Final = str.maketrans({**_CONTROL_CHARS, ord("\\"): "\\\\"})
+_REASON_CHARS_TABLE: Final = str.maketrans(_CONTROL_CHARS)
 _CORS_HEADERS: Final = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Headers": "*",
@@ -91,6 +104,8 @@ class HttpCollector:
     port: int = 0
     allow_remote: bool = False
     max_bytes: int = MAX_BODY_BYTES
+    read_timeout: float = READ_TIMEOUT_SECONDS
+    """Seconds a connection may stay silent (mid-headers, mid-body or idle) before it is closed."""
     _server: BaseWSGIServer | None = attrs.field(default=None, init=False)
     _thread: threading.Thread | None = attrs.field(default=None, init=False)
     _url: str | None = attrs.field(default=None, init=False)
@@ -108,6 +123,13 @@ class HttpCollector:
                 f"allow_remote=True if you really mean it."
             )
             raise RemoteHostError(msg, self.host)
+        timeout = self.read_timeout
+        if type(timeout) not in {int, float} or not 0 < timeout < math.inf:
+            msg = (
+                f"read_timeout must be a positive number of seconds (got {timeout!r} of type "
+                f"{type(timeout).__name__}); the default is {READ_TIMEOUT_SECONDS}"
+            )
+            raise InvalidInputError(msg, timeout)
 
     @property
     def url(self) -> str | None:
@@ -134,8 +156,14 @@ class HttpCollector:
         if self._url is not None:
             return self._url
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+        class _Handler(WSGIRequestHandler):
+            timeout = float(self.read_timeout)  # socketserver applies it to each connection
+
         try:
-            server = make_server(self.host, self.port, self._wsgi, threaded=True)
+            server = make_server(
+                self.host, self.port, self._wsgi, threaded=True, request_handler=_Handler
+            )
         except OSError as exc:
             msg = f"cannot serve the collector on {self.host!r} port {self.port}: {exc}"
             raise CollectorBindError(msg) from exc
@@ -192,7 +220,7 @@ class HttpCollector:
             if length is not None and length > self.max_bytes:
                 msg = f"Content-Length {length} exceeds the collector's limit of {self.max_bytes}"
                 raise WireError(msg, 413)  # noqa: TRY301 - one handler for every rejection
-            body = request.stream.read(self.max_bytes + 1)
+            body = self._read_body(request)
             size = len(body)
             decoded = decode_request(
                 method,
@@ -209,21 +237,68 @@ class HttpCollector:
                 decoded.reply, status=decoded.status, content_type=decoded.content_type
             )
         except WireError as exc:
-            reason = exc.reason
-            logger.warning("rejected %s %s with %d: %s", method, path, exc.status, reason)
+            reason = _one_line(exc.reason)
+            logger.warning(
+                "rejected %s %s with %d: %s", _escaped(method), _escaped(path), exc.status, reason
+            )
             response = _error_response(exc.status, reason)
         except DeliveryFailedError as exc:
-            reason = str(exc)
-            logger.info("answered %s %s with 503 after recording it: %s", method, path, reason)
+            reason = _one_line(str(exc))
+            logger.info(
+                "answered %s %s with 503 after recording it: %s",
+                _escaped(method),
+                _escaped(path),
+                reason,
+            )
             response = _error_response(503, reason)
         except Exception as exc:  # the collector must outlive any request
-            reason = f"internal collector error: {type(exc).__name__}: {exc}"
-            logger.exception("failed on %s %s", method, path)
+            first_line = str(exc).partition("\n")[0]
+            reason = _one_line(f"internal collector error: {type(exc).__name__}: {first_line}")
+            # The traceback goes to the log (it is our bug), never into the reply.
+            logger.exception("failed on %s %s: %s", _escaped(method), _escaped(path), reason)
             response = _error_response(500, reason)
         record = RequestRecord(method, path, response.status_code, events, size, reason)
         with self._lock:
             self._records.append(record)
         return response
+
+    def _read_body(self, request: Request) -> bytes:
+        """Read at most ``max_bytes + 1`` bytes; a body that cannot be read is the client's fault."""
+        try:
+            return request.stream.read(self.max_bytes + 1)
+        except (HTTPException, OSError, ValueError) as exc:
+            if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+                msg = (
+                    f"the request body stalled for more than {self.read_timeout} s; send the "
+                    f"whole body without pausing"
+                )
+                raise WireError(msg, 408) from None
+            if isinstance(exc, HTTPException):  # werkzeug's ClientDisconnected
+                msg = (
+                    f"the client stopped before sending the whole body (Content-Length "
+                    f"{request.content_length}); send exactly Content-Length bytes"
+                )
+                raise WireError(msg) from None
+            chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+            framing = "Transfer-Encoding: chunked body" if chunked else "body"
+            msg = (
+                f"malformed request {framing} ({exc}); send a well-formed body with a correct "
+                f"Content-Length or valid chunk sizes"
+            )
+            raise WireError(msg) from None
+
+
+def _escaped(text: str) -> str:
+    r"""``text`` with control characters shown as ``\xNN``, safe to print on a terminal."""
+    return text.translate(_PATH_CHARS)
+
+
+def _one_line(reason: str) -> str:
+    """A reason fit for a reply and a log line: one line, no control characters, no secrets."""
+    text = redact_secrets(reason).translate(_REASON_CHARS_TABLE)
+    if len(text) > _REASON_MAX_CHARS:
+        text = text[: _REASON_MAX_CHARS - 3] + "..."
+    return text
 
 
 def _error_response(status: int, reason: str) -> Response:

@@ -4,9 +4,16 @@ Pure functions only: no sockets, no logging, no clocks. :mod:`conformance._http`
 each HTTP request to :func:`decode_request` and hands the events to the collector.
 
 Decoding follows SEMANTICS.md section 5.8: refuse bodies over the size cap, gunzip when
-``Content-Encoding: gzip`` (with a hard cap on the output, so a compression bomb costs
-at most ``max_bytes``), then route on the path to one vendor decoder. Every rejection is a
-:class:`WireError` whose message names the bad value and what was expected.
+``Content-Encoding: gzip`` (in linear time, with a hard cap on the output, so a compression
+bomb costs at most ``max_bytes``, and on the number of gzip members), then route on the path
+to one vendor decoder. Every rejection is a :class:`WireError` whose message names the bad
+value and what was expected.
+
+JSON is read strictly, wherever it appears (bodies, form fields, base64 payloads): a lone
+UTF-16 surrogate in any key or string, ``NaN``, ``Infinity``, ``-Infinity`` and numbers that
+overflow a float are refused with 400 and the place they were found, so nothing that cannot
+be re-encoded as UTF-8 JSON ever reaches the collector. Messages that quote request content
+pass through :func:`redact_secrets`, so write keys and tokens never reach a log or a reply.
 
 Canonical field choices (the integrator relies on these):
 
@@ -91,6 +98,11 @@ _PIXEL: Final = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAA
 _JSONISH_MEDIA: Final = frozenset({"", "application/json", "text/plain"})
 _FORM_MEDIA: Final = frozenset({"", "application/x-www-form-urlencoded", "text/plain"})
 _SHOWN_CHARS: Final = 80
+# Gunzip reads at most this much input per call, so each member's ``unused_data`` copy is
+# small: the work is linear in the body size however many members it has.
+_GZIP_WINDOW: Final = 16 * 1024
+_MAX_GZIP_MEMBERS: Final = 1024
+"""More concatenated gzip members than any SDK sends; beyond this the body is refused."""
 
 
 class WireError(ConformanceError, ValueError):
@@ -174,11 +186,92 @@ def decode_request(
 
 
 def _show(value: Any) -> str:
-    """``'x' of type str``, shortened so a huge value cannot flood a log line."""
-    text = repr(value)
+    """``'x' of type str``, shortened and with secrets redacted (it may quote the request)."""
+    text = repr(_redacted(value, _SHOWN_CHARS))
     if len(text) > _SHOWN_CHARS:
         text = text[: _SHOWN_CHARS - 3] + "..."
     return f"{text} of type {type(value).__name__}"
+
+
+# Field names whose values are credentials; matched case-insensitively, with an optional
+# leading "$" and "_", "-" or nothing between words (writeKey, write_key, $token, api-key).
+_SECRET_FIELD_NAMES: Final = (
+    "write_key",
+    "api_key",
+    "api_secret",
+    "secret_key",
+    "secret",
+    "token",
+    "project_token",
+    "access_token",
+    "auth_token",
+    "personal_api_key",
+    "client_secret",
+    "password",
+    "authorization",
+    "key",
+)
+_REDACTED: Final = "<redacted>"
+_SECRET_KEY_RE: Final = re.compile(
+    "[$]?(?:" + "|".join(name.replace("_", "[_-]?") for name in _SECRET_FIELD_NAMES) + ")",
+    re.IGNORECASE,
+)
+# Three shapes of credential in quoted request text: a quoted secret key followed by a
+# colon and its value (JSON or Python repr, the value possibly cut short), a form or
+# query field named like a secret, and HTTP Basic/Bearer credentials.
+_QUOTED_SECRET: Final = re.compile(
+    rf"""(?P<head>(?P<q>["'])(?:{_SECRET_KEY_RE.pattern})(?P=q)\s*:\s*)"""
+    r"""(?P<value>"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^,}\]\s]*)""",
+    re.IGNORECASE,
+)
+_FORM_SECRET: Final = re.compile(
+    rf"(?P<head>(?:^|(?<=[&?;\s]))(?:{_SECRET_KEY_RE.pattern})=)(?P<value>[^&;\s]*)",
+    re.IGNORECASE,
+)
+_AUTH_SECRET: Final = re.compile(
+    r"""\b(?P<head>(?:Basic|Bearer)\s+)(?P<value>[^\s"',;]+)""", re.IGNORECASE
+)
+_TEXT_KEPT: Final = 4 * _SHOWN_CHARS
+
+
+def _is_secret_name(name: str) -> bool:
+    return _SECRET_KEY_RE.fullmatch(name) is not None
+
+
+def redact_secrets(text: str) -> str:
+    """Replace credential values (write keys, API keys, tokens, auth headers) in ``text``."""
+    text = _QUOTED_SECRET.sub(lambda m: m["head"] + _quoted(m["value"]), text)
+    text = _FORM_SECRET.sub(lambda m: m["head"] + _REDACTED, text)
+    return _AUTH_SECRET.sub(lambda m: m["head"] + _REDACTED, text)
+
+
+def _quoted(value: str) -> str:
+    quote = value[:1] if value[:1] in {'"', "'"} else ""
+    return f"{quote}{_REDACTED}{quote}"
+
+
+def _redacted(value: Any, budget: int) -> Any:
+    """A copy of ``value`` with secret-named fields blanked, cut to what a preview can show.
+
+    Containers keep their first ``budget`` items and strings their first few hundred
+    characters (a preview shows 80), so a huge or deep document costs little.
+    """
+    if budget <= 0:
+        return ...
+    if isinstance(value, str):
+        return redact_secrets(value[:_TEXT_KEPT])
+    if isinstance(value, bytes):
+        return redact_secrets(value[:_TEXT_KEPT].decode("latin-1")).encode("latin-1")
+    if isinstance(value, dict):
+        return {
+            key: _REDACTED
+            if isinstance(key, str) and _is_secret_name(key)
+            else _redacted(item, budget - 1)
+            for key, item in list(value.items())[:budget]
+        }
+    if isinstance(value, list):
+        return [_redacted(item, budget - 1) for item in value[:budget]]
+    return value
 
 
 def _content_decode(body: bytes, encoding: str, max_bytes: int) -> bytes:
@@ -192,33 +285,137 @@ def _content_decode(body: bytes, encoding: str, max_bytes: int) -> bytes:
 
 
 def _gunzip(body: bytes, max_bytes: int) -> bytes:
-    """Gunzip every member of ``body``, never producing more than ``max_bytes + 1`` bytes."""
+    """Gunzip every member of ``body``, never producing more than ``max_bytes + 1`` bytes.
+
+    Input is fed in windows of :data:`_GZIP_WINDOW` bytes, so the remainder copied at the
+    end of each member is small and the whole loop is linear in ``len(body)``; at most
+    :data:`_MAX_GZIP_MEMBERS` members are read.
+    """
     out = bytearray()
-    data = body
-    while True:
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            out += inflater.decompress(data, max_bytes + 1 - len(out))
-        except zlib.error as exc:
-            msg = f"Content-Encoding is gzip but the body is not gzip data ({exc})"
-            raise WireError(msg) from None
-        if len(out) > max_bytes:
-            msg = f"gzip body inflates to more than {max_bytes} bytes (compression bomb?)"
-            raise WireError(msg, 413)
-        if not inflater.eof:
-            msg = f"Content-Encoding is gzip but the gzip stream is truncated ({len(body)} bytes)"
+    view = memoryview(body)
+    position = members = 0
+    while position < len(body) or members == 0:
+        members += 1
+        if members > _MAX_GZIP_MEMBERS:
+            msg = (
+                f"gzip body has more than {_MAX_GZIP_MEMBERS} concatenated members; send the "
+                f"payload as one gzip stream"
+            )
             raise WireError(msg)
-        data = inflater.unused_data
-        if not data:
-            return bytes(out)
+        inflater = zlib.decompressobj(wbits=31)
+        while not inflater.eof:
+            if position >= len(body):
+                msg = (
+                    f"Content-Encoding is gzip but the gzip stream is truncated ({len(body)} bytes)"
+                )
+                raise WireError(msg)
+            window = view[position : position + _GZIP_WINDOW]
+            try:
+                # max_length is at least 1 here: 0 would mean "no limit".
+                out += inflater.decompress(window, max_bytes + 1 - len(out))
+            except zlib.error as exc:
+                msg = f"Content-Encoding is gzip but the body is not gzip data ({exc})"
+                raise WireError(msg) from None
+            if len(out) > max_bytes:
+                msg = f"gzip body inflates to more than {max_bytes} bytes (compression bomb?)"
+                raise WireError(msg, 413)
+            position += len(window) - len(inflater.unconsumed_tail) - len(inflater.unused_data)
+    return bytes(out)
+
+
+@attrs.frozen
+class _NonFinite:
+    """Stands in for ``NaN``, ``Infinity`` or an overflowing number while JSON is parsed."""
+
+    text: str
+
+
+def _non_finite_float(text: str) -> float | _NonFinite:
+    value = float(text)
+    return value if math.isfinite(value) else _NonFinite(text)
+
+
+def _loads(data: bytes | str) -> Any:
+    """``json.loads`` that keeps non-finite numbers as :class:`_NonFinite` markers."""
+    return json.loads(data, parse_constant=_NonFinite, parse_float=_non_finite_float)
+
+
+_SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
+_PLAIN_KEY: Final = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*", re.ASCII)
+_Path = tuple[Any, ...]  # (parent path, key or index), or () at the root
+
+
+def _surrogate_in(text: str) -> str | None:
+    found = None if text.isascii() else _SURROGATE.search(text)
+    return None if found is None else found.group()
+
+
+def _render_path(path: _Path, what: str) -> str:
+    """``batch[0].event`` (a path that starts at an index or is empty is prefixed with what)."""
+    steps: list[str] = []
+    while path:
+        path, step = path
+        if isinstance(step, int):
+            steps.append(f"[{step}]")
+        elif _PLAIN_KEY.fullmatch(step):
+            steps.append(f".{step}")
+        else:
+            steps.append(f"[{step!r}]")
+    text = "".join(reversed(steps))
+    if what == "request body" and text.startswith("."):
+        return text[1:]
+    return what + text
+
+
+def _refuse_non_strict(doc: Any, what: str) -> None:
+    """Raise a 400 :class:`WireError` at the first lone surrogate or non-finite number.
+
+    The walk is iterative (a deeply nested document cannot overflow the stack) and builds
+    paths only for the value it reports.
+    """
+    stack: list[tuple[Any, _Path]] = [(doc, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            surrogate = _surrogate_in(value)
+            if surrogate is not None:
+                msg = (
+                    f"{_render_path(path, what)} contains the lone UTF-16 surrogate "
+                    f"{surrogate!r}, which is not valid Unicode; send well-formed UTF-8 "
+                    f"(a \\u escape must be a complete surrogate pair)"
+                )
+                raise WireError(msg)
+        elif isinstance(value, dict):
+            for key in value:
+                surrogate = _surrogate_in(key)
+                if surrogate is not None:
+                    msg = (
+                        f"a key in {_render_path(path, what)} ({key!r}) contains the lone "
+                        f"UTF-16 surrogate {surrogate!r}, which is not valid Unicode; send "
+                        f"well-formed UTF-8 (a \\u escape must be a complete surrogate pair)"
+                    )
+                    raise WireError(msg)
+            stack.extend((item, (path, key)) for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((value[i], (path, i)) for i in range(len(value) - 1, -1, -1))
+        elif isinstance(value, _NonFinite):
+            shown = value.text if len(value.text) <= 40 else value.text[:37] + "..."
+            msg = (
+                f"{_render_path(path, what)} is {shown}, which strict JSON does not allow "
+                f"(NaN, Infinity and numbers beyond the float range have no JSON meaning); "
+                f"send a finite number"
+            )
+            raise WireError(msg)
 
 
 def _parse_json(data: bytes | str, what: str) -> Any:
     try:
-        return json.loads(data)
+        doc = _loads(data)
     except (ValueError, RecursionError) as exc:
         msg = f"{what} is not valid JSON ({exc}); got {_show(data)}"
         raise WireError(msg) from None
+    _refuse_non_strict(doc, what)
+    return doc
 
 
 def _json_body(req: _Request) -> Any:
@@ -227,13 +424,15 @@ def _json_body(req: _Request) -> Any:
     if media in _JSONISH_MEDIA or media.endswith("+json"):
         return _parse_json(req.body, "request body")
     try:
-        return json.loads(req.body)
+        doc = _loads(req.body)
     except (ValueError, RecursionError):
         msg = (
             f"{req.path} expects a JSON body (Content-Type application/json); got Content-Type "
             f"{media!r} and a body that is not JSON"
         )
         raise WireError(msg, 415) from None
+    _refuse_non_strict(doc, "request body")
+    return doc
 
 
 def _b64decode(text: str, what: str) -> bytes:
@@ -616,10 +815,12 @@ def _mixpanel_payload(req: _Request) -> Any:
         raise WireError(msg)
     text = values[0]
     try:
-        doc = json.loads(text)
+        doc = _loads(text)
     except (ValueError, RecursionError):
         doc = None
-    if not isinstance(doc, (dict, list)):
+    if isinstance(doc, (dict, list)):
+        _refuse_non_strict(doc, "data")
+    else:
         doc = _parse_json(_b64decode(text, "data"), "base64-decoded data")
     if not isinstance(doc, (dict, list)):
         msg = f"data must be a JSON object or array, got {_show(doc)}"
@@ -787,10 +988,13 @@ def _snowplow_event(raw: Any, where: str, source: str) -> Event:
 
 def _float(text: str, where: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        msg = f"{where} must be a number in a string, got {_show(text)}"
-        raise WireError(msg) from None
+        value = math.nan
+    if not math.isfinite(value):
+        msg = f"{where} must be a finite number in a string, got {_show(text)}"
+        raise WireError(msg)
+    return value
 
 
 def _snowplow_self_describing(fields: dict[str, Any], where: str) -> tuple[str, dict[str, Any]]:

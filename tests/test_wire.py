@@ -20,6 +20,7 @@ from conformance._wire import (
     Decoded,
     WireError,
     decode_request,
+    redact_secrets,
 )
 from simulator import Event, Kind
 
@@ -896,3 +897,71 @@ def test_junk_either_decodes_to_well_typed_events_or_raises_wire_error(
         assert isinstance(event.properties, Mapping)
         assert isinstance(event.traits, Mapping)
         assert event.source == path
+
+
+# --- hostile input (see also tests/test_collector_hostile.py) ---------------------------
+
+
+def test_concatenated_gzip_members_decode_to_their_concatenation() -> None:
+    """A body of several gzip members (e.g. from a streaming compressor) decodes as one."""
+    text = json.dumps(SEGMENT_BATCH).encode()
+    body = b"".join(gzip.compress(text[i : i + 7], mtime=0) for i in range(0, len(text), 7))
+    decoded = decode_request("POST", SEG, GZIP_JSON, body)
+    assert decoded.events == post(SEG, SEGMENT_BATCH).events
+
+
+def test_too_many_gzip_members_are_refused_with_400() -> None:
+    """More than 1024 gzip members is a 400 naming the member count, not quadratic work."""
+    body = gzip.compress(b"", mtime=0) * 1025
+    with pytest.raises(WireError, match="more than 1024 concatenated members") as info:
+        decode_request("POST", SEG, GZIP_JSON, body)
+    assert info.value.status == 400
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b'{"batch": [{"type": "track", "event": "\\ud800"}]}', "batch[0].event contains the lone"),
+        (b'{"batch": [], "\\udc00": 1}', "a key in request body ('\\udc00')"),
+        (b'{"batch": [{"type": "track", "properties": {"x": NaN}}]}', "properties.x is NaN"),
+        (b'{"batch": [{"type": "track", "properties": {"x": 1e999}}]}', "x is 1e999"),
+    ],
+)
+def test_non_strict_json_raises_400_naming_the_place(body: bytes, fragment: str) -> None:
+    """Lone surrogates (keys or values) and non-finite numbers raise 400 with their JSON path."""
+    with pytest.raises(WireError) as info:
+        decode_request("POST", SEG, JSON, body)
+    assert info.value.status == 400
+    assert fragment in info.value.reason
+
+
+def test_deeply_nested_strict_json_is_checked_without_recursion() -> None:
+    """The strictness walk is iterative: nesting near the JSON parser's limit is fine."""
+    props = "[" * 900 + '"\\ud800"' + "]" * 900
+    body = f'{{"batch": [{{"type": "track", "properties": {{"p": {props}}}}}]}}'.encode()
+    with pytest.raises(WireError, match=r"properties\.p\[0\]\[0\]"):
+        decode_request("POST", SEG, JSON, body)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"writeKey": "sk_live_S1", "x": 1}',
+        "{'api_key': 'S1'}",
+        '"$token":"S1',
+        "data=x&project_token=S1&v=1",
+        "Authorization: Basic S1",
+        "Bearer S1",
+    ],
+)
+def test_redact_secrets_blanks_credential_values(text: str) -> None:
+    """redact_secrets replaces the values of secret-named fields and auth credentials."""
+    redacted = redact_secrets(text)
+    assert "S1" not in redacted
+    assert "<redacted>" in redacted
+
+
+def test_redact_secrets_keeps_ordinary_fields() -> None:
+    """Group keys, ids and event names that merely end in 'key' or 'token' are kept."""
+    text = '{"$group_key": "g1", "se_ac": "monkey", "event": "token bought"}'
+    assert redact_secrets(text) == text
