@@ -1,18 +1,44 @@
 """The ``identity-conformance`` command line: run, list, requirements, replay, collector.
 
 Exit codes: 0 every MUST requirement passes (or is an expected failure); 1 violations,
-errors or stale expected failures; 2 usage or adapter error.
+errors, stale expected failures or a run that ended without a verdict; 2 usage or adapter
+error.
+
+The console script (:func:`console_main`) supervises ``run``: it re-executes the same
+command in a child process (``python -m conformance._cli``) with ``STATUS_ENV`` naming a
+status file. The child writes its exit code there only once :func:`main` has returned,
+flushes its output and ends with ``os._exit``, so a thread an adapter left behind cannot
+keep it alive; a child that ends without writing its status (an adapter called
+``os._exit``, a signal, a crash) makes the parent exit 1, never 0. :func:`main` itself
+always runs in-process.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
+import threading
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from conformance._errors import AdapterFailedError, ConformanceError
+from conformance._errors import AdapterFailedError, ConformanceError, InvalidInputError, describe
+
+if TYPE_CHECKING:
+    from conformance._events import Handler
+
+STATUS_ENV = "IDENTITY_CONFORMANCE_STATUS_FILE"
+"""Set by the supervising parent: the file a child run writes its exit code to."""
+STEP_TIMEOUT_RANGE = (0.01, 86400.0)
+"""Seconds ``--step-timeout`` may be: long enough to be a call, short enough for a timer."""
 
 EPILOG = """\
 examples:
@@ -25,7 +51,17 @@ examples:
   identity-conformance collector --port 8080      # point any SDK at http://127.0.0.1:8080
 
 exit codes: 0 every MUST requirement passes (or is a declared expected failure);
-            1 a violation, an ERROR verdict or a stale expected failure; 2 usage error.
+            1 a violation, an ERROR verdict, a stale expected failure (one that passed,
+              or names a requirement skipped for this adapter), with --require-all a
+              skipped MUST requirement, or a run that ended without a verdict;
+            2 usage or adapter error (bad input is refused before anything runs or
+              is written).
+
+supervision: `identity-conformance run` runs the suite in a child process and waits
+for its verdict, so an adapter that ends the process (os._exit, a crash, a signal)
+exits 1 with "the run ended without a verdict", never 0, and a thread an adapter leaves
+running cannot keep the command alive. Ctrl-C and SIGTERM are passed to the child
+(exit 130 / 143). --no-supervise runs in this process instead.
 """
 
 
@@ -52,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None,
                      help="random seed; without it the run is derandomized and reproducible")  # fmt: skip
     run.add_argument("--step-timeout", type=float, default=None,
-                     help="seconds an adapter call may take before it is an ERROR (default: 10)")  # fmt: skip
+                     help="seconds an adapter call may take before it is an ERROR, "
+                     "0.01 to 86400 (default: 10)")  # fmt: skip
     run.add_argument("--fail-fast", action="store_true",
                      help="stop once a MUST requirement fails, i.e. once exit code 1 is certain "
                      "(quicker; rules not reached yet show ERROR)")  # fmt: skip
@@ -60,6 +97,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="write report.json, summary.md and traces/ here")  # fmt: skip
     run.add_argument("--expected-failures", type=Path, default=None,
                      help="TOML file of known deviations by requirement id (stale ones fail the run)")  # fmt: skip
+    run.add_argument("--require-all", action="store_true",
+                     help="fail (exit 1) when a MUST requirement is skipped because the adapter "
+                     "lacks a capability or the profile excludes it (not for the other kind of SDK)")  # fmt: skip
+    run.add_argument("--no-supervise", action="store_true",
+                     help="run in this process, not in a supervised child (see 'supervision' below)")  # fmt: skip
 
     lst = sub.add_parser("list", help="list adapters (built-in, mutants, plugins) and profiles")
     lst.add_argument("--json", action="store_true", help="machine-readable output")
@@ -69,11 +111,13 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("replay", help="replay a JSON trace written by `run --report-dir`")
     rep.add_argument("trace", type=Path, help="a file from REPORT_DIR/traces/")
-    rep.add_argument("--adapter", default=None, help="adapter to replay against (default: the trace's)")
+    rep.add_argument("--adapter", default=None,
+                     help="adapter to replay against (default: the trace's, if it is a name from "
+                     "`list`; a module:attr in a trace is never imported, pass it here)")  # fmt: skip
     rep.add_argument("--profile", default=None, help="profile (default: the trace's)")
 
     col = sub.add_parser("collector", help="run the reference collector on 127.0.0.1 and print what arrives")
-    col.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    col.add_argument("--port", type=int, default=0, help="port, 0 to 65535 (default 0: any free port)")
     col.add_argument("--host", default="127.0.0.1", help="bind address (loopback unless --allow-remote)")
     col.add_argument("--allow-remote", action="store_true", help="allow a non-loopback bind address")
     return parser
@@ -95,9 +139,128 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AdapterFailedError as exc:
         print(f"identity-conformance: adapter error: {exc}", file=sys.stderr)
         return 2
-    except (ConformanceError, TypeError, ValueError, LookupError) as exc:
+    except (ConformanceError, TypeError, ValueError, LookupError, OSError) as exc:
         print(f"identity-conformance: error: {exc}", file=sys.stderr)
         return 2
+
+
+def console_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script: :func:`main`, with ``run`` supervised in a child."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    status_file = os.environ.pop(STATUS_ENV, None)
+    if status_file is not None:
+        _child(arguments, status_file)
+    args = _parser().parse_args(arguments)  # --help and usage errors never start a child
+    if args.command == "run" and not args.no_supervise:
+        return _supervise(arguments, args)
+    return main(arguments)
+
+
+def _child(argv: list[str], status_file: str) -> NoReturn:
+    """Run ``main``; record its exit code only if it returned, then end at once."""
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except KeyboardInterrupt:
+        print("identity-conformance: interrupted", file=sys.stderr)
+        _exit_now(130)
+    except BaseException:  # noqa: BLE001  (shown, and no verdict is recorded)
+        traceback.print_exc()
+        _exit_now(1)
+    Path(status_file).write_text(str(code), encoding="ascii")
+    _exit_now(code)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Flush and end the process, without waiting for threads an adapter left running."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
+def _supervise(argv: list[str], args: argparse.Namespace) -> int:
+    """Run ``argv`` in a child process; its recorded exit code, else a clear error and 1."""
+    fd, status_path = tempfile.mkstemp(prefix="identity-conformance-", suffix=".status")
+    os.close(fd)
+    received: list[int] = []
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        outputs = [_fd_of(sys.stdout), _fd_of(sys.stderr)]
+        child = subprocess.Popen(  # noqa: S603  (this interpreter, this module, the user's argv)
+            [sys.executable, "-m", "conformance._cli", *argv],
+            env={**os.environ, STATUS_ENV: status_path},
+            stdout=outputs[0] if outputs[0] is not None else subprocess.PIPE,
+            stderr=outputs[1] if outputs[1] is not None else subprocess.PIPE,
+            start_new_session=True,  # terminal signals reach only us; we pass them on once
+        )
+        pumps = [_pump(pipe, stream) for pipe, stream in ((child.stdout, sys.stdout), (child.stderr, sys.stderr))
+                 if pipe is not None]  # fmt: skip
+
+        def forward(signum: int, frame: object) -> None:
+            del frame
+            received.append(signum)
+            child.send_signal(signum)
+
+        restore = {}
+        if threading.current_thread() is threading.main_thread():
+            restore = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            returncode = child.wait()
+        finally:
+            for signum, handler in restore.items():
+                signal.signal(signum, handler)
+        for pump in pumps:
+            pump.join()
+        status = Path(status_path).read_text(encoding="ascii").strip()
+    finally:
+        Path(status_path).unlink(missing_ok=True)
+    if status.lstrip("-").isdigit():
+        return int(status)
+    how = (f"was killed by signal {_signal_name(-returncode)}" if returncode < 0
+           else f"exited with status {returncode}")  # fmt: skip
+    where = (f"; {str(args.report_dir)!r} holds only an incomplete marker"
+             if args.report_dir is not None else "")  # fmt: skip
+    if received:
+        print(f"identity-conformance: interrupted by {_signal_name(received[0])}: the run ended "
+              f"without a verdict (the child process {how}); no report was written{where}.",
+              file=sys.stderr)  # fmt: skip
+        return 128 + received[0]
+    print(f"identity-conformance: error: the run ended without a verdict: the child process "
+          f"{how}. An adapter may have called os._exit() or crashed the interpreter, or the "
+          f"process was killed; no report was written{where}. Run again with --no-supervise "
+          "to debug in one process.", file=sys.stderr)  # fmt: skip
+    return 1
+
+
+def _fd_of(stream: IO[str]) -> int | None:
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _pump(pipe: IO[bytes], stream: IO[str]) -> threading.Thread:
+    """Copy a child's pipe to ``stream`` (when the stream has no file descriptor to share)."""
+
+    def copy() -> None:
+        for line in pipe:
+            stream.write(line.decode("utf-8", "backslashreplace"))
+            stream.flush()
+        pipe.close()
+
+    thread = threading.Thread(target=copy, name="identity-conformance-output", daemon=True)
+    thread.start()
+    return thread
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return f"{signal.Signals(signum).name} ({signum})"
+    except ValueError:
+        return str(signum)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -105,7 +268,11 @@ def _run(args: argparse.Namespace) -> int:
     from conformance._expected import load_expected_failures  # noqa: PLC0415
     from conformance._registry import load_adapter  # noqa: PLC0415
     from conformance._report import ConsoleWriter, ReportDirWriter  # noqa: PLC0415
+    from conformance._requirements import REQUIREMENTS, Level  # noqa: PLC0415
+    from simulator import get_profile  # noqa: PLC0415
 
+    # Everything the user gave is checked before the run starts, so nothing is half-written.
+    _check_step_timeout(args.step_timeout)
     defaults = RunSettings()
     settings = RunSettings(
         max_examples=args.max_examples if args.max_examples is not None else defaults.max_examples,
@@ -114,19 +281,74 @@ def _run(args: argparse.Namespace) -> int:
         step_timeout=args.step_timeout if args.step_timeout is not None else defaults.step_timeout,
     )
     expected = load_expected_failures(args.expected_failures) if args.expected_failures else ()
-    factory = load_adapter(args.adapter, args.profile)
-    handlers: list[object] = [ConsoleWriter(sys.stdout)]
+    if args.profile is not None:
+        get_profile(args.profile)
     if args.report_dir is not None:
-        handlers.append(ReportDirWriter(args.report_dir))
-    from conformance._requirements import REQUIREMENTS, Level  # noqa: PLC0415
-
+        _check_report_dir(args.report_dir)
+    factory = load_adapter(args.adapter, args.profile)
+    writers: list[Handler] = [ConsoleWriter(sys.stdout)]
+    if args.report_dir is not None:
+        writers.append(ReportDirWriter(args.report_dir))
     must = frozenset(r.id for r in REQUIREMENTS if r.level is Level.MUST)
     stop_on = must if args.fail_fast else frozenset()
     result = run(factory, profile=args.profile, run_settings=settings, stop_on=stop_on,
-                 expected_failures=expected, handlers=handlers)  # type: ignore[arg-type]  # fmt: skip
+                 expected_failures=expected, handlers=writers,
+                 require_all=args.require_all)  # fmt: skip
     if args.report_dir is not None:
         print(f"report written to {args.report_dir}/report.json and summary.md")
     return result.exit_code
+
+
+def _check_step_timeout(value: float | None) -> None:
+    low, high = STEP_TIMEOUT_RANGE
+    if value is not None and not low <= value <= high:  # NaN fails both comparisons
+        msg = (f"--step-timeout must be between {low:g} and {high:g} seconds (got "
+               f"{describe(value)}). Pass e.g. --step-timeout 10.")  # fmt: skip
+        raise InvalidInputError(msg)
+
+
+def _check_report_dir(directory: Path) -> None:
+    """Refuse a --report-dir that cannot hold a report, before anything is written."""
+    shown = repr(str(directory))
+    existing = directory
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        kind = _kind(existing)
+        if existing == directory:
+            msg = (f"--report-dir {shown} is {kind}, not a directory. Pass a directory path "
+                   "(it is created if missing).")  # fmt: skip
+        else:
+            msg = (f"--report-dir {shown} is under {str(existing)!r}, which is {kind}, not a "
+                   "directory. Pass a path whose parents are directories.")  # fmt: skip
+        raise InvalidInputError(msg)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        which = "it" if existing == directory else f"its nearest existing parent {str(existing)!r}"
+        msg = (f"--report-dir {shown} is not writable: {which} is a directory this user cannot "
+               "write to. Pass a writable directory, or change its permissions.")  # fmt: skip
+        raise InvalidInputError(msg)
+    if existing != directory:
+        return
+    for name, want_dir in (("report.json", False), ("summary.md", False), ("traces", True)):
+        path = directory / name
+        if os.path.lexists(path) and path.is_dir() is not want_dir:
+            want = "a directory" if want_dir else "a file"
+            msg = (f"{str(path)!r} in --report-dir is {_kind(path)}, but the report needs {want} "
+                   f"there. Remove it, or pass another --report-dir.")  # fmt: skip
+            raise InvalidInputError(msg)
+        if path.exists() and not os.access(path, os.W_OK):
+            msg = f"{str(path)!r} in --report-dir is not writable by this user. Fix its permissions, or pass another --report-dir."
+            raise InvalidInputError(msg)
+
+
+def _kind(path: Path) -> str:
+    if path.is_symlink() and not path.exists():
+        return "a broken symbolic link"
+    if path.is_dir():
+        return "a directory"
+    if path.is_file():
+        return f"a file ({path.stat().st_size} bytes)"
+    return "not a regular file or directory"
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -167,18 +389,28 @@ def _requirements(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     from conformance._engine import load_trace  # noqa: PLC0415
+    from conformance._registry import available_adapters, load_adapter  # noqa: PLC0415
     from conformance._replay import replay  # noqa: PLC0415
 
     trace = load_trace(args.trace)
-    adapter = args.adapter or trace["adapter"]
-    from conformance._registry import load_adapter  # noqa: PLC0415
-
-    profile = args.profile or trace["profile"]
-    violations = replay(load_adapter(adapter, profile), trace["steps"], profile=profile,
-                        machine=trace["machine"])  # fmt: skip
+    adapter = args.adapter
+    if adapter is None:
+        # A trace file is data: it may name a registered adapter, never code to import.
+        adapter = trace.get("adapter")
+        names = {e.name for e in available_adapters()}
+        if not isinstance(adapter, str) or adapter not in names:
+            msg = (f"trace {str(args.trace)!r} names adapter {describe(adapter)}, which is not "
+                   "a registered adapter name (see `identity-conformance list`); replay never "
+                   "imports code a trace file names. Pass the adapter yourself: "
+                   f"--adapter {adapter if isinstance(adapter, str) else 'NAME_OR_MODULE:ATTR'}.")  # fmt: skip
+            raise InvalidInputError(msg)
+    profile = args.profile or trace.get("profile")
+    steps = trace.get("steps")
+    violations = replay(load_adapter(adapter, profile), steps, profile=profile,  # type: ignore[arg-type]
+                        machine=trace.get("machine"))  # type: ignore[arg-type]  # fmt: skip
     for violation in violations:
         print(violation, end="\n\n")
-    print(f"{len(violations)} violation(s) from {len(trace['steps'])} step(s)")
+    print(f"{len(violations)} violation(s) from {len(steps)} step(s)")  # type: ignore[arg-type]
     return 1 if violations else 0
 
 
@@ -188,23 +420,57 @@ def _collector(args: argparse.Namespace) -> int:
     from conformance._collector import Collector  # noqa: PLC0415
     from conformance._http import HttpCollector  # noqa: PLC0415
 
+    port = args.port
+    if not 0 <= port <= 65535:
+        msg = f"--port must be between 0 and 65535 (got {describe(port)}). Pass --port 0 for any free port."
+        raise InvalidInputError(msg)
     collector = Collector()
-    http = HttpCollector(collector, host=args.host, port=args.port, allow_remote=args.allow_remote)
-    url = http.start()
+    http = HttpCollector(collector, host=args.host, port=port, allow_remote=args.allow_remote)
+    _check_port_free(args.host, port)
+    try:
+        url = http.start()
+    except SystemExit as exc:  # werkzeug exits when the port is taken after all
+        msg = f"cannot listen on {args.host} port {port}: it is in use. Pick another --port, or --port 0."
+        raise InvalidInputError(msg) from exc
     print(f"collector listening on {url} (Ctrl-C to stop); one JSON event per line", flush=True)
     try:
         while http.running:
             for event in collector.drain():
-                print(json.dumps(event.to_json(), ensure_ascii=False), flush=True)
+                print(_event_line(event.to_json()), flush=True)
             time.sleep(0.2)
     except KeyboardInterrupt:
         pass
     finally:
         http.stop()
         for event in collector.drain():
-            print(json.dumps(event.to_json(), ensure_ascii=False))
+            print(_event_line(event.to_json()))
     return 0
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port that is in use with a clear message (werkzeug would print and exit)."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            msg = (f"cannot listen on {host} port {describe(port)}: {exc.strerror or exc}. The "
+                   "port is in use or not allowed; pick another --port, or --port 0 for any free port.")  # fmt: skip
+            raise InvalidInputError(msg) from exc
+
+
+def _event_line(data: Any) -> str:
+    """One event as strict ASCII JSON; never fails (a value JSON cannot hold is shown as repr)."""
+    from conformance._report import json_safe  # noqa: PLC0415
+
+    try:
+        return json.dumps(json_safe(data), ensure_ascii=True, allow_nan=False, default=repr)
+    except (TypeError, ValueError) as exc:
+        return json.dumps({"unprintable_event": repr(data), "error": str(exc)}, ensure_ascii=True)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())

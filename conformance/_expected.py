@@ -1,17 +1,22 @@
 """Expected failures: known SDK deviations declared as data, keyed on requirement ids.
 
-A declared failure that passes fails the run (strict, like ``xfail_strict``), so a fixed
-deviation shows up. File format (TOML)::
+A declared failure that passes fails the run (strict, like ``xfail_strict``), and so does
+one for a requirement that is skipped for the adapter, so a fixed or meaningless
+declaration shows up. File format (TOML, UTF-8)::
 
     [[expected]]
-    requirement = "server.ids.at-least-one"
-    reason = "track() with no ids is sent anyway"
-    reproducer = "client.track('x', user_id=None, anonymous_id=None)"
-    url = "https://example.invalid/issue/1"  # optional
+    requirement = "server.ids.at-least-one"   # required: an id from `identity-conformance requirements`
+    reason = "track() with no ids is sent anyway"   # required, non-empty
+    reproducer = "client.track('x', user_id=None, anonymous_id=None)"  # optional string
+    url = "https://example.invalid/issue/1"  # optional string
+
+``expected`` is the only top-level key; a file without it declares nothing. Each entry has
+only these four keys, and each requirement appears at most once.
 """
 
 from __future__ import annotations
 
+import difflib
 import sys
 from pathlib import Path
 
@@ -25,6 +30,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
+_KEYS = ("requirement", "reason", "reproducer", "url")
+
 
 @attrs.frozen
 class ExpectedFailure:
@@ -37,35 +44,64 @@ class ExpectedFailure:
 
 
 def load_expected_failures(path: str | Path) -> tuple[ExpectedFailure, ...]:
-    """Read and validate an expected-failures file; raise naming the bad entry."""
+    """Read and validate an expected-failures file; raise naming the file and the bad entry."""
+    where = repr(str(path))
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        msg = f"cannot read expected-failures file {str(path)!r}: {exc}. Pass a TOML file with [[expected]] tables."
+    except UnicodeDecodeError as exc:
+        msg = f"expected-failures file {where} is not UTF-8 text ({exc}). Save it as UTF-8 TOML."
         raise InvalidInputError(msg) from exc
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        msg = f"cannot read expected-failures file {where}: {exc}. Pass a TOML file with [[expected]] tables."
+        raise InvalidInputError(msg) from exc
+    extra = sorted(set(data) - {"expected"})
+    if extra:
+        msg = f"expected-failures file {where} has unknown top-level keys {extra}; the only one is [[expected]]."
+        raise InvalidInputError(msg)
     entries = data.get("expected", [])
     if not isinstance(entries, list):
-        msg = f"'expected' in {str(path)!r} must be an array of tables (got {describe(entries)})."
+        msg = f"'expected' in {where} must be an array of tables (got {describe(entries)}). Write [[expected]] tables."
         raise InvalidInputError(msg)
-    out = []
+    out: list[ExpectedFailure] = []
+    first: dict[str, int] = {}
     for i, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            msg = f"entry {i} of {str(path)!r} must be a table (got {describe(entry)})."
+        record = _entry(entry, i, where)
+        if record.requirement in first:
+            msg = (f"entries {first[record.requirement]} and {i} of {where} both declare "
+                   f"{record.requirement!r}; keep one entry per requirement.")  # fmt: skip
             raise InvalidInputError(msg)
-        requirement, reason = entry.get("requirement"), entry.get("reason")
-        if requirement not in BY_ID:
-            msg = (
-                f"entry {i} of {str(path)!r}: unknown requirement {describe(requirement)}. "
-                "Use an id from `identity-conformance requirements`."
-            )
-            raise InvalidInputError(msg)
-        if not isinstance(reason, str) or not reason.strip():
-            msg = f"entry {i} of {str(path)!r} ({requirement}) needs a non-empty 'reason' string (got {describe(reason)})."
-            raise InvalidInputError(msg)
-        unknown = set(entry) - {"requirement", "reason", "reproducer", "url"}
-        if unknown:
-            msg = f"entry {i} of {str(path)!r} has unknown keys {sorted(unknown)}; allowed: requirement, reason, reproducer, url."
-            raise InvalidInputError(msg)
-        assert isinstance(requirement, str)
-        out.append(ExpectedFailure(requirement, reason, str(entry.get("reproducer", "")), str(entry.get("url", ""))))
+        first[record.requirement] = i
+        out.append(record)
     return tuple(out)
+
+
+def _entry(entry: object, i: int, where: str) -> ExpectedFailure:
+    if not isinstance(entry, dict):
+        msg = f"entry {i} of {where} must be a table (got {describe(entry)}). Write it as [[expected]]."
+        raise InvalidInputError(msg)
+    requirement = entry.get("requirement")
+    if not isinstance(requirement, str):
+        msg = (f"entry {i} of {where}: 'requirement' must be one requirement id string (got "
+               f"{describe(requirement)}). Write one [[expected]] table per requirement.")  # fmt: skip
+        raise InvalidInputError(msg)
+    if requirement not in BY_ID:
+        close = difflib.get_close_matches(requirement, list(BY_ID), n=1, cutoff=0.0)
+        hint = f"Did you mean {close[0]!r}? " if close else ""
+        msg = (f"entry {i} of {where}: unknown requirement {describe(requirement)}. {hint}"
+               "Use an id from `identity-conformance requirements`.")  # fmt: skip
+        raise InvalidInputError(msg)
+    reason = entry.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        msg = f"entry {i} of {where} ({requirement}) needs a non-empty 'reason' string (got {describe(reason)})."
+        raise InvalidInputError(msg)
+    unknown = set(entry) - set(_KEYS)
+    if unknown:
+        msg = f"entry {i} of {where} has unknown keys {sorted(unknown)}; allowed: {', '.join(_KEYS)}."
+        raise InvalidInputError(msg)
+    for key in ("reproducer", "url"):
+        value = entry.get(key, "")
+        if not isinstance(value, str):
+            msg = f"entry {i} of {where} ({requirement}): {key!r} must be a string (got {describe(value)})."
+            raise InvalidInputError(msg)
+    return ExpectedFailure(requirement, reason, entry.get("reproducer", ""), entry.get("url", ""))
+

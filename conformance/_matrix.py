@@ -24,13 +24,21 @@ _CELL = {"pass": "pass", "fail": "**FAIL**", "skip": "skip", "error": "**ERROR**
 def load_report(directory: Path) -> dict[str, Any]:
     """Read ``report.json`` from a report directory; raise naming what is missing."""
     path = directory / "report.json"
+    if not directory.is_dir():
+        msg = f"report directory {str(directory)!r} does not exist. Run the SDK's tox env first (tox run -m sdk-matrix)."
+        raise InvalidInputError(msg)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        msg = f"cannot read {str(path)!r}: {exc}. Run the SDK's tox env first (tox run -m sdk-matrix)."
+        msg = f"cannot read {str(path)!r} in report directory {str(directory)!r}: {exc}. Run the SDK's tox env first (tox run -m sdk-matrix)."
         raise InvalidInputError(msg) from exc
     if not isinstance(data, dict) or data.get("format") != "identity-conformance-report/1":
         msg = f"{str(path)!r} is not an identity-conformance report. Pass a directory written by `run --report-dir`."
+        raise InvalidInputError(msg)
+    if data.get("complete", True) is not True or "requirements" not in data:
+        reason = data.get("reason", "it has no verdicts")
+        msg = (f"the report in {str(directory)!r} is incomplete ({reason}); it holds no verdict. "
+               "Run the SDK's tox env again until it finishes (tox run -m sdk-matrix).")  # fmt: skip
         raise InvalidInputError(msg)
     return data
 

@@ -21,6 +21,7 @@ PROFILE_OPTION = "--conformance-profile"
 EXPECTED_OPTION = "--conformance-expected-failures"
 MAX_EXAMPLES_OPTION = "--conformance-max-examples"
 FAIL_FAST_OPTION = "--conformance-fail-fast"
+REQUIRE_ALL_OPTION = "--conformance-require-all"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,6 +33,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(EXPECTED_OPTION, default=None, help="TOML file of expected failures")
     group.addoption(MAX_EXAMPLES_OPTION, type=int, default=None, help="examples per machine")
     group.addoption(FAIL_FAST_OPTION, action="store_true", help="stop at the first MUST failure")
+    group.addoption(REQUIRE_ALL_OPTION, action="store_true",
+                    help="fail when a MUST requirement is skipped (missing capability or profile)")  # fmt: skip
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
@@ -61,7 +64,8 @@ def _item_class() -> Any:
             expected = load_expected_failures(expected_path) if expected_path else ()
             run_conformance(load_adapter(config.getoption(ADAPTER_OPTION), profile),
                             profile=profile, settings=settings, expected_failures=expected,
-                            fail_fast=config.getoption(FAIL_FAST_OPTION))  # fmt: skip
+                            fail_fast=config.getoption(FAIL_FAST_OPTION),
+                            require_all=config.getoption(REQUIRE_ALL_OPTION))  # fmt: skip
 
         def reportinfo(self) -> tuple[Path | str, int | None, str]:
             return self.path, None, self.name

@@ -6,7 +6,10 @@ raw request bodies (they may hold user traits; the collector keeps them in memor
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
+import os
 from pathlib import Path
 from typing import IO, Any
 
@@ -46,6 +49,7 @@ def report_to_json(finished: RunFinished) -> dict[str, Any]:
         counts[result.verdict.value] = counts.get(result.verdict.value, 0) + 1
     return {
         "format": REPORT_FORMAT,
+        "complete": True,
         "provenance": finished.provenance,
         "adapter": {
             "name": finished.info.name,
@@ -58,41 +62,105 @@ def report_to_json(finished: RunFinished) -> dict[str, Any]:
         "exit_code": finished.exit_code,
         "seconds": finished.seconds,
         "summary": counts,
+        "warnings": list(finished.warnings),
         "rule_counts": finished.rule_counts,
         "requirements": [result_to_json(r) for r in finished.results],
     }
 
 
+INCOMPLETE_SUMMARY = """\
+# INCOMPLETE: no verdict
+
+An identity-conformance run started writing to this directory at {started} and has not
+finished, or it ended without a verdict (interrupted, killed, or an adapter ended the
+process). Nothing here is a result. Run `identity-conformance run --report-dir` again.
+"""
+
+
+def incomplete_report(started: str, reason: str) -> dict[str, Any]:
+    """``report.json`` while a run is in progress, and after one that ended without a verdict."""
+    return {"format": REPORT_FORMAT, "complete": False, "started_at": started, "reason": reason}
+
+
 @attrs.define
 class ReportDirWriter:
-    """Writes ``report.json``, ``summary.md`` and one trace per failing requirement."""
+    """Writes ``report.json``, ``summary.md`` and one trace per failing requirement.
+
+    At start, whatever an earlier run left is replaced by an incomplete marker
+    (``report.json`` with ``"complete": false`` and a reason, an INCOMPLETE ``summary.md``;
+    old traces are removed), so a run that dies leaves nothing that claims a verdict. Only
+    a finished run writes the complete report: each file is serialized in memory first,
+    then written atomically (temporary file, fsync, rename).
+    """
 
     directory: Path
 
     def start(self) -> None:
-        """Create the directory."""
+        """Create the directory and mark it incomplete until the run finishes."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / "traces").mkdir(exist_ok=True)
+        traces = self.directory / "traces"
+        traces.mkdir(exist_ok=True)
+        started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        reason = (f"the run started at {started} has not finished, or it ended without a "
+                  "verdict (interrupted, killed, or an adapter ended the process)")  # fmt: skip
+        write_atomic(self.directory / "report.json", dumps_json(incomplete_report(started, reason)))
+        write_atomic(self.directory / "summary.md", INCOMPLETE_SUMMARY.format(started=started))
+        for old in traces.glob("*.json"):
+            old.unlink()
 
     def handle_event(self, event: Event) -> None:
-        """Write everything once the run finished."""
+        """Once the run finished, write the traces, then report.json, then summary.md."""
         if not isinstance(event, RunFinished):
             return
-        _write_json(self.directory / "report.json", report_to_json(event))
-        (self.directory / "summary.md").write_text(markdown_summary(event), encoding="utf-8")
-        for result in event.results:
-            if result.trace is not None and result.verdict in (Verdict.FAIL, Verdict.XFAIL):
-                _write_json(self.directory / "traces" / f"{result.requirement}.json", result.trace)
+        report = dumps_json(report_to_json(event))
+        summary = markdown_summary(event)
+        traces = {
+            f"{result.requirement}.json": dumps_json(result.trace)
+            for result in event.results
+            if result.trace is not None and result.verdict in (Verdict.FAIL, Verdict.XFAIL)
+        }
+        for name, text in traces.items():
+            write_atomic(self.directory / "traces" / name, text)
+        write_atomic(self.directory / "report.json", report)
+        write_atomic(self.directory / "summary.md", summary)
 
     def shutdown(self) -> None:
         """Nothing to release."""
 
 
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n",
-                   encoding="utf-8")  # fmt: skip
-    tmp.replace(path)  # never leave a half-written report
+def json_safe(data: Any) -> Any:
+    """``data`` with NaN and infinities as strings (``"NaN"``, ``"Infinity"``), for strict JSON."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return "NaN" if math.isnan(data) else ("Infinity" if data > 0 else "-Infinity")
+    if isinstance(data, dict):
+        return {k: json_safe(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [json_safe(v) for v in data]
+    return data
+
+
+def dumps_json(data: Any) -> str:
+    """Strict JSON that always encodes: ASCII only (lone surrogates escaped), no NaN/Infinity.
+
+    A value that JSON has no type for is written as its ``repr``.
+    """
+    text = json.dumps(json_safe(data), indent=2, ensure_ascii=True, allow_nan=False, default=repr)
+    return text + "\n"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one step; never leave a partial or temporary file."""
+    data = text.encode("utf-8", "backslashreplace")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 _MARK = {
@@ -110,6 +178,7 @@ def markdown_summary(finished: RunFinished) -> str:
         f"Profile `{finished.profile}`, exit code {finished.exit_code}, {finished.seconds} s, "
         f"identity-conformance {prov.get('tool_version')}, {prov.get('datetime')}.",
         "",
+        *[f"> **WARNING:** {w}\n" for w in finished.warnings],
         "| requirement | level | verdict | checks | note |",
         "|---|---|---|---|---|",
     ]
@@ -134,7 +203,7 @@ class ConsoleWriter:
 
     def handle_event(self, event: Event) -> None:
         """Print a line per interesting event."""
-        out = self.stream
+        out = _SafeStream(self.stream)
         if isinstance(event, RunStarted):
             settings = ", ".join(f"{k}={v}" for k, v in event.settings.items())
             print(f"identity-conformance: adapter {event.info.name!r} ({event.info.sdk_name} "
@@ -150,7 +219,9 @@ class ConsoleWriter:
             self._table(event)
 
     def _table(self, event: RunFinished) -> None:
-        out = self.stream
+        out = _SafeStream(self.stream)
+        for warning in event.warnings:
+            print(f"WARNING: {warning}", file=out)
         width = max(len(r.requirement) for r in event.results)
         for r in event.results:
             reason = f"  {r.reason[:100]}" if r.reason and r.verdict is not Verdict.PASS else ""
@@ -166,4 +237,22 @@ class ConsoleWriter:
 
     def shutdown(self) -> None:
         """Flush the stream."""
+        self.stream.flush()
+
+
+@attrs.define
+class _SafeStream:
+    """Writes text the stream's encoding cannot hold (a lone surrogate) as backslash escapes."""
+
+    stream: IO[str]
+
+    def write(self, text: str) -> int:
+        encoding = getattr(self.stream, "encoding", None) or "utf-8"
+        try:
+            text.encode(encoding)
+        except UnicodeEncodeError:
+            text = text.encode(encoding, "backslashreplace").decode(encoding)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
         self.stream.flush()

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+import attrs
 import jsonschema
 import pytest
 
 from conformance._cli import main
+from conformance._collector import Collector
+from conformance._reference import ReferenceAdapter
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "reports" / "report.schema.json").read_text())
 
@@ -36,7 +41,7 @@ def test_list_json_marks_mutants(capsys: pytest.CaptureFixture[str]) -> None:
 def test_run_reference_exits_0_and_writes_a_valid_report(tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     """`run` on the reference SDK exits 0 and writes a report that matches the schema."""
-    code = main(["run", "--max-examples", "10", "--report-dir", str(tmp_path)])
+    code = main(["run", "--max-examples", "30", "--report-dir", str(tmp_path)])
     assert code == 0
     report = json.loads((tmp_path / "report.json").read_text())
     jsonschema.validate(report, SCHEMA)
@@ -109,3 +114,143 @@ def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     assert "exit codes" in out
     assert "identity-conformance run" in out
+
+
+BUDGET = ["--max-examples", "2", "--step-count", "5"]
+
+
+class SurrogateAdapter(ReferenceAdapter):
+    """The reference SDK, with a lone surrogate added to every server event's properties."""
+
+    def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+              anonymous_id: str | None) -> None:  # fmt: skip
+        super().track(event, {**properties, "note": "\ud800"}, user_id=user_id, anonymous_id=anonymous_id)
+
+
+def stripped_reference(collector: Collector) -> ReferenceAdapter:
+    """The reference SDK declaring no capabilities, so every capability rule is skipped."""
+    adapter = ReferenceAdapter(collector)
+    adapter._info = attrs.evolve(adapter.info, capabilities=frozenset())
+    return adapter
+
+
+def test_lone_surrogate_in_an_observed_event_still_writes_a_valid_report(tmp_path: Path) -> None:
+    """A run that observes an event with a lone surrogate in a property writes a complete, strict, ASCII report."""
+    code = main(["run", "--adapter", "test_cli:SurrogateAdapter", *BUDGET, "--report-dir", str(tmp_path)])
+    assert code == 1
+    text = (tmp_path / "report.json").read_text(encoding="utf-8")
+    assert text.isascii()
+    assert "\\ud800" in text
+    report = json.loads(text)
+    jsonschema.validate(report, SCHEMA)
+    assert report["complete"] is True
+    assert report["exit_code"] == 1
+    assert (tmp_path / "summary.md").read_text(encoding="utf-8").startswith("# Identity conformance")
+    assert not [p.name for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_new_run_marks_an_old_report_incomplete_until_it_finishes(tmp_path: Path) -> None:
+    """While a run is in progress report.json says "complete": false; once it ends it is the complete report."""
+    from conformance._report import ReportDirWriter
+
+    (tmp_path / "traces").mkdir()
+    (tmp_path / "traces" / "old.json").write_text("{}")
+    (tmp_path / "report.json").write_text('{"exit_code": 0}')
+    ReportDirWriter(tmp_path).start()
+    marker = json.loads((tmp_path / "report.json").read_text())
+    jsonschema.validate(marker, SCHEMA)
+    assert marker["complete"] is False
+    assert "has not finished" in marker["reason"]
+    assert "INCOMPLETE" in (tmp_path / "summary.md").read_text()
+    assert list((tmp_path / "traces").iterdir()) == []
+
+
+def test_require_all_warns_before_the_table_and_fails_on_a_skipped_must(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An adapter declaring no capabilities passes, but with --require-all exits 1 with a WARNING before the table naming the skipped MUST ids."""
+    budget = ["--max-examples", "5", "--step-count", "10"]
+    assert main(["run", "--adapter", "test_cli:stripped_reference", *budget]) == 0
+    capsys.readouterr()
+    code = main(["run", "--adapter", "test_cli:stripped_reference", *budget, "--require-all",
+                 "--report-dir", str(tmp_path)])
+    assert code == 1
+    out = capsys.readouterr().out
+    warnings = [line for line in out.splitlines() if line.startswith("WARNING: ")]
+    assert any("client.reset.forgets-user" in w for w in warnings)
+    assert out.index("WARNING: ") < out.index("  client.reset.forgets-user ")
+    report = json.loads((tmp_path / "report.json").read_text())
+    jsonschema.validate(report, SCHEMA)
+    assert any("client.reset.forgets-user" in w for w in report["warnings"])
+    summary = (tmp_path / "summary.md").read_text()
+    assert summary.index("> **WARNING:**") < summary.index("| requirement |")
+
+
+def test_expected_failure_for_a_skipped_requirement_is_stale(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """An expected failure for a requirement skipped for this adapter is reported stale (xpass) and fails the run."""
+    known = tmp_path / "known.toml"
+    known.write_text('[[expected]]\nrequirement = "client.reset.forgets-user"\nreason = "keeps user"\n')
+    code = main(["run", "--adapter", "test_cli:stripped_reference", "--max-examples", "5",
+                 "--step-count", "10", "--expected-failures", str(known),
+                 "--report-dir", str(tmp_path / "out")])
+    assert code == 1
+    assert "xpass" in capsys.readouterr().out
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    result = next(r for r in report["requirements"] if r["requirement"] == "client.reset.forgets-user")
+    assert result["verdict"] == "xpass"
+    assert "but skipped" in result["reason"]
+    assert "remove the entry" in result["reason"]
+    assert report["exit_code"] == 1
+
+
+def trace_file(tmp_path: Path, steps: list[Any], *, adapter: str = "reference",
+               machine: str = "client") -> Path:  # fmt: skip
+    """A trace file as `run --report-dir` writes them."""
+    path = tmp_path / "trace.json"
+    path.write_text(json.dumps({"format": "identity-conformance-trace/1", "adapter": adapter,
+                                "profile": "seed", "machine": machine, "steps": steps}))  # fmt: skip
+    return path
+
+
+def test_replay_never_imports_an_adapter_named_by_the_trace(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A trace naming a module:attr adapter is refused (exit 2, pass --adapter) without importing that module."""
+    planted = tmp_path / "planted.txt"
+    (tmp_path / "evil_trace_module.py").write_text(
+        f"open({str(planted)!r}, 'w').close()\nAdapter = None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = trace_file(tmp_path, [], adapter="evil_trace_module:Adapter")
+    assert main(["replay", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "names adapter 'evil_trace_module:Adapter' of type str" in err
+    assert "--adapter evil_trace_module:Adapter" in err
+    assert not planted.exists()
+    assert main(["replay", str(path), "--adapter", "reference"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("machine", "step", "message"),
+    [
+        ("server", {"rule": "concurrent_calls", "args": {"count": "x"}},
+         "step 1 (concurrent_calls): argument 'count' must be int (got 'x' of type str)"),
+        ("client", {"rule": "identify", "args": {"device": "d0", "user_id": 5, "traits": {}}},
+         "step 1 (identify): argument 'user_id' must be str (got 5 of type int)"),
+        ("client", {"rule": "track", "args": {"device": "d0", "name": "a", "properties": {}, "colour": 1}},
+         "step 1 (track): unknown argument 'colour' = 1 of type int"),
+        ("client", {"rule": "track", "args": ["d0", "a", {}]},
+         "step 1 (track): 'args' must be an object of keyword arguments (got ['d0', 'a', {}] of type list)"),
+        ("client", {"rule": "track", "args": {"device": "d0"}},
+         "step 1 (track): missing argument(s) ['name', 'properties']"),
+    ],
+)
+def test_replay_refuses_steps_with_wrong_arguments(tmp_path: Path, machine: str, step: dict[str, Any],
+                                                   message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A trace step with a wrong argument type, an unknown name or non-object args exits 2 naming the step, argument, value and type."""
+    first = ({"rule": "track", "args": {"device": "d0", "name": "a", "properties": {}}} if machine == "client"
+             else {"rule": "track_without_ids", "args": {"name": "a"}})  # fmt: skip
+    path = trace_file(tmp_path, [first, step], machine=machine)
+    assert main(["replay", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert "violation(s)" not in captured.out

@@ -29,14 +29,42 @@ def test_valid_file_loads(tmp_path: Path) -> None:
         ('[[expected]]\nrequirement = "server.ids.at-least-one"\nreason = "r"\nwhy = 1\n', "unknown keys ['why']"),
         ("expected = 3\n", "must be an array of tables"),
         ("not toml = = =\n", "cannot read expected-failures file"),
+        ('[[expected]]\nrequirement = ["server.ids.at-least-one"]\nreason = "r"\n',
+         "'requirement' must be one requirement id string (got ['server.ids.at-least-one'] of type list)"),
+        ('[[expected]]\nrequirement = "server.ids.at-least-once"\nreason = "r"\n',
+         "Did you mean 'server.ids.at-least-one'?"),
+        ('[[expected]]\nrequirement = "server.ids.at-least-one"\nreason = "r"\nurl = 3\n',
+         "'url' must be a string (got 3 of type int)"),
+        ('[[expectd]]\nrequirement = "server.ids.at-least-one"\nreason = "r"\n',
+         "unknown top-level keys ['expectd']"),
+        ('[[expected]]\nrequirement = "server.ids.at-least-one"\nreason = "a"\n'
+         '[[expected]]\nrequirement = "server.ids.at-least-one"\nreason = "b"\n',
+         "entries 0 and 1 of .* both declare 'server.ids.at-least-one'"),
     ],
 )
 def test_bad_files_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
     """Malformed files raise InvalidInputError naming the bad value and what is allowed."""
     path = tmp_path / "x.toml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(InvalidInputError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    pattern = message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(").replace(")", r"\)")
+    pattern = pattern.replace("?", r"\?")
+    with pytest.raises(InvalidInputError, match=pattern):
         load_expected_failures(path)
+
+
+def test_non_utf8_file_names_the_file(tmp_path: Path) -> None:
+    """A file that is not UTF-8 raises InvalidInputError naming the file, not a bare UnicodeDecodeError."""
+    path = tmp_path / "latin.toml"
+    path.write_bytes('[[expected]]\nrequirement = "server.ids.at-least-one"\nreason = "caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(InvalidInputError, match=r"latin\.toml' is not UTF-8 text"):
+        load_expected_failures(path)
+
+
+def test_file_without_entries_declares_nothing(tmp_path: Path) -> None:
+    """A file holding only comments is valid and declares no expected failures."""
+    path = tmp_path / "none.toml"
+    path.write_text("# no known deviations\n", encoding="utf-8")
+    assert load_expected_failures(path) == ()
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
