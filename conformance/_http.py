@@ -167,6 +167,10 @@ class HttpCollector:
         except OSError as exc:
             msg = f"cannot serve the collector on {self.host!r} port {self.port}: {exc}"
             raise CollectorBindError(msg) from exc
+        except SystemExit as exc:  # werkzeug prints "port in use" and exits instead of raising
+            msg = (f"cannot serve the collector on {self.host!r} port {self.port}: the port is "
+                   "in use. Pass another port, or 0 for any free one.")  # fmt: skip
+            raise CollectorBindError(msg) from exc
         thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": _POLL_SECONDS},

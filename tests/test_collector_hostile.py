@@ -506,3 +506,16 @@ def test_body_cut_short_inside_a_chunk_is_400(served: tuple[Collector, HttpColle
     assert status == 400
     error_of(reply)
     assert_still_serving(collector, http_collector)
+
+
+def test_a_port_in_use_raises_collector_bind_error_instead_of_exiting() -> None:
+    """Starting on a port another socket holds raises CollectorBindError; the process goes on."""
+    from conformance._http import CollectorBindError
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        http = HttpCollector(Collector(), port=port)
+        with pytest.raises(CollectorBindError, match="in use"):
+            http.start()
