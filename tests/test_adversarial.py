@@ -8,6 +8,7 @@ assert that the run ends within a stated bound (``HANG_BOUND``).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -24,6 +25,7 @@ from conformance import (
     Verdict,
     run,
 )
+from conformance._errors import DeliveryFailedError
 from conformance._harness import Harness
 from conformance._machine import build_machines
 from conformance._reference import ReferenceAdapter
@@ -507,3 +509,70 @@ def test_hanging_set_up_is_an_adapter_error_within_the_bound(
     assert seconds < HANG_BOUND, seconds
     assert isinstance(result, AdapterFailedError)
     assert "did not return within" in str(result)
+
+
+# -- more ways of being wrong ------------------------------------------------------------------
+@_client_only
+class _ReversesEachBatch(_Bent):
+    def _deliver(self, events: list[Event]) -> None:
+        super()._deliver(list(reversed(events)))
+
+
+def test_reordered_batches_fail_per_client_order() -> None:
+    """A client SDK that delivers each batch in reverse fails delivery.order.per-client."""
+    result = run(_ReversesEachBatch, run_settings=SMALL)
+    assert _verdicts(result)["delivery.order.per-client"] is Verdict.FAIL
+
+
+@_client_only
+class _AnonymousIdPerEvent(_Bent):
+    def _deliver(self, events: list[Event]) -> None:
+        super()._deliver([attrs.evolve(e, anonymous_id=f"anon-{e.message_id}")
+                          if e.kind is Kind.TRACK and e.anonymous_id else e for e in events])  # fmt: skip
+
+
+def test_a_new_anonymous_id_per_event_fails_stability() -> None:
+    """A client that stamps a fresh anonymous id on every event fails client.anonymous-id.stable."""
+    result = run(_AnonymousIdPerEvent, run_settings=SMALL)
+    _assert_verdict(result, "client.anonymous-id.stable", Verdict.FAIL)
+
+
+class _SendsItsOwnEvents(_Bent):
+    """Posts an event of its own from a background thread (a heartbeat no call asked for)."""
+
+    def flush(self) -> None:
+        super().flush()
+        beat = Event(kind=Kind.TRACK, name="$heartbeat", anonymous_id="sdk-internal",
+                     message_id=f"beat-{self.calls}")  # fmt: skip
+        self.calls += 1
+        thread = threading.Thread(target=self._beat, args=(beat,))
+        thread.start()
+        thread.join()
+
+
+    def _beat(self, beat: Event) -> None:
+        with contextlib.suppress(DeliveryFailedError):  # an armed fault refuses it: fine
+            self.collector.ingest([beat])
+
+
+def test_events_no_call_produced_fail_exactly_once() -> None:
+    """An event that no call produced, sent from the SDK's own thread, fails delivery.exactly-once."""
+    result = run(_SendsItsOwnEvents, run_settings=SMALL)
+    _assert_verdict(result, "delivery.exactly-once", Verdict.FAIL)
+
+
+class _CrashesInTeardownClose(_Session):
+    def close(self) -> None:
+        msg = "close failed"
+        raise OSError(msg)
+
+
+@_client_only
+class _CrashesInTeardownCloseAdapter(_Bent):
+    session = _CrashesInTeardownClose
+
+
+def test_a_crashing_close_is_an_error_not_ignored() -> None:
+    """close() raising in teardown is an adapter ERROR (it was once suppressed)."""
+    result = run(_CrashesInTeardownCloseAdapter, run_settings=SMALL)
+    _assert_error(result, "client.payload.as-called", naming="close failed")
