@@ -380,6 +380,56 @@ def test_delivery_after_flush_returned_fails_exactly_once() -> None:
     _assert_verdict(result, "delivery.exactly-once", Verdict.FAIL)
 
 
+@attrs.define
+class _RacingCollector(Collector):
+    """Lets a test deliver at the worst moment: after flush() returned, before the drain."""
+
+    before_drain: Callable[[], None] | None = None
+
+    def drain(self) -> list[Event]:
+        if self.before_drain is not None:
+            self.before_drain()
+        return super().drain()
+
+
+class _WinsTheRace(_Bent):
+    """flush() hands delivery to a thread that delivers just before the suite looks."""
+
+    def __init__(self, collector: Collector) -> None:
+        super().__init__(collector)
+        self.held: list[Event] = []
+        self.holding = False
+        assert isinstance(collector, _RacingCollector)
+        collector.before_drain = self._release
+
+    def _deliver(self, events: list[Event]) -> None:
+        if self.holding:
+            self.held.extend(events)
+            return
+        super()._deliver(events)
+
+    def flush(self) -> None:
+        self.holding = True
+        try:
+            self.sdk.flush()
+        finally:
+            self.holding = False
+
+    def _release(self) -> None:
+        held, self.held = self.held, []
+        if held:
+            with contextlib.suppress(DeliveryFailedError):
+                super()._deliver(held)
+
+
+def test_delivery_that_wins_the_race_after_flush_still_fails() -> None:
+    """A delivery landing between flush()'s return and the suite's look is still late."""
+    result = run(_WinsTheRace, run_settings=SMALL, collector=_RacingCollector())
+    _assert_verdict(result, "delivery.exactly-once", Verdict.FAIL)
+    reasons = [v.message for r in result.results for v in r.violations]
+    assert any("after flush() had returned" in m for m in reasons), reasons
+
+
 class _UnknownCapability(_Bent):
     capabilities = frozenset({"identify", "resett"})
 
