@@ -10,17 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from conformance._adapter import (
-        CAPABILITIES,
-        Adapter,
-        AdapterFactory,
-        AdapterInfo,
-        AdapterKind,
-        ClientSession,
-    )
     from conformance._api import run_conformance
-    from conformance._collector import Collector
-    from conformance._engine import RunSettings, render_reproducer, run
     from conformance._errors import (
         AdapterFailedError,
         ConformanceError,
@@ -29,12 +19,22 @@ if TYPE_CHECKING:
         InvalidInputError,
         UnknownAdapterError,
     )
-    from conformance._events import RequirementResult, RunFinished, Verdict
-    from conformance._expected import ExpectedFailure, load_expected_failures
-    from conformance._registry import available_adapters, load_adapter
-    from conformance._replay import replay
     from conformance._requirements import REQUIREMENTS, Level, Requirement, get_requirement
-    from conformance._violations import ConformanceFailure, Violation
+    from conformance.adapters.catalogue import available_adapters, load_adapter
+    from conformance.adapters.protocol import (
+        CAPABILITIES,
+        Adapter,
+        AdapterFactory,
+        AdapterInfo,
+        AdapterKind,
+        ClientSession,
+    )
+    from conformance.collector.store import Collector
+    from conformance.engine.events import RequirementResult, RunFinished, Verdict
+    from conformance.engine.expected import ExpectedFailure, load_expected_failures
+    from conformance.engine.replay import replay
+    from conformance.engine.run import RunSettings, render_reproducer, run
+    from conformance.machines.violations import ConformanceFailure, Violation
 
 __all__ = [
     "CAPABILITIES",
@@ -72,36 +72,36 @@ __all__ = [
 
 
 _LAZY = {
-    "Adapter": "conformance._adapter",
-    "AdapterFactory": "conformance._adapter",
+    "Adapter": "conformance.adapters.protocol",
+    "AdapterFactory": "conformance.adapters.protocol",
     "AdapterFailedError": "conformance._errors",
-    "AdapterInfo": "conformance._adapter",
-    "AdapterKind": "conformance._adapter",
-    "CAPABILITIES": "conformance._adapter",
-    "ClientSession": "conformance._adapter",
-    "Collector": "conformance._collector",
+    "AdapterInfo": "conformance.adapters.protocol",
+    "AdapterKind": "conformance.adapters.protocol",
+    "CAPABILITIES": "conformance.adapters.protocol",
+    "ClientSession": "conformance.adapters.protocol",
+    "Collector": "conformance.collector.store",
     "ConformanceError": "conformance._errors",
-    "ConformanceFailure": "conformance._violations",
+    "ConformanceFailure": "conformance.machines.violations",
     "DeliveryFailedError": "conformance._errors",
-    "ExpectedFailure": "conformance._expected",
+    "ExpectedFailure": "conformance.engine.expected",
     "InvalidAdapterError": "conformance._errors",
     "InvalidInputError": "conformance._errors",
     "Level": "conformance._requirements",
     "REQUIREMENTS": "conformance._requirements",
     "Requirement": "conformance._requirements",
-    "RequirementResult": "conformance._events",
-    "RunFinished": "conformance._events",
-    "RunSettings": "conformance._engine",
+    "RequirementResult": "conformance.engine.events",
+    "RunFinished": "conformance.engine.events",
+    "RunSettings": "conformance.engine.run",
     "UnknownAdapterError": "conformance._errors",
-    "Verdict": "conformance._events",
-    "Violation": "conformance._violations",
-    "available_adapters": "conformance._registry",
+    "Verdict": "conformance.engine.events",
+    "Violation": "conformance.machines.violations",
+    "available_adapters": "conformance.adapters.catalogue",
     "get_requirement": "conformance._requirements",
-    "load_adapter": "conformance._registry",
-    "load_expected_failures": "conformance._expected",
-    "render_reproducer": "conformance._engine",
-    "replay": "conformance._replay",
-    "run": "conformance._engine",
+    "load_adapter": "conformance.adapters.catalogue",
+    "load_expected_failures": "conformance.engine.expected",
+    "render_reproducer": "conformance.engine.run",
+    "replay": "conformance.engine.replay",
+    "run": "conformance.engine.run",
     "run_conformance": "conformance._api",
 }
 

@@ -33,7 +33,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 from conformance._errors import AdapterFailedError, ConformanceError, InvalidInputError, describe
 
 if TYPE_CHECKING:
-    from conformance._events import Handler
+    from conformance.engine.events import Handler
 
 STATUS_ENV = "IDENTITY_CONFORMANCE_STATUS_FILE"
 """Set by the supervising parent: the file a child run writes its exit code to."""
@@ -264,11 +264,11 @@ def _signal_name(signum: int) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from conformance._engine import RunSettings, run  # noqa: PLC0415
-    from conformance._expected import load_expected_failures  # noqa: PLC0415
-    from conformance._registry import load_adapter  # noqa: PLC0415
-    from conformance._report import ConsoleWriter, ReportDirWriter  # noqa: PLC0415
     from conformance._requirements import REQUIREMENTS, Level  # noqa: PLC0415
+    from conformance.adapters.catalogue import load_adapter  # noqa: PLC0415
+    from conformance.engine.expected import load_expected_failures  # noqa: PLC0415
+    from conformance.engine.run import RunSettings, run  # noqa: PLC0415
+    from conformance.report.writers import ConsoleWriter, ReportDirWriter  # noqa: PLC0415
     from simulator import get_profile  # noqa: PLC0415
 
     # Everything the user gave is checked before the run starts, so nothing is half-written.
@@ -352,7 +352,7 @@ def _kind(path: Path) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from conformance._registry import available_adapters  # noqa: PLC0415
+    from conformance.adapters.catalogue import available_adapters  # noqa: PLC0415
     from simulator import PROFILES  # noqa: PLC0415
 
     entries = available_adapters()
@@ -388,9 +388,9 @@ def _requirements(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from conformance._engine import load_trace  # noqa: PLC0415
-    from conformance._registry import available_adapters, load_adapter  # noqa: PLC0415
-    from conformance._replay import replay  # noqa: PLC0415
+    from conformance.adapters.catalogue import available_adapters, load_adapter  # noqa: PLC0415
+    from conformance.engine.replay import replay  # noqa: PLC0415
+    from conformance.engine.run import load_trace  # noqa: PLC0415
 
     trace = load_trace(args.trace)
     adapter = args.adapter
@@ -417,8 +417,8 @@ def _replay(args: argparse.Namespace) -> int:
 def _collector(args: argparse.Namespace) -> int:
     import time  # noqa: PLC0415
 
-    from conformance._collector import Collector  # noqa: PLC0415
-    from conformance._http import HttpCollector  # noqa: PLC0415
+    from conformance.collector.http import HttpCollector  # noqa: PLC0415
+    from conformance.collector.store import Collector  # noqa: PLC0415
 
     port = args.port
     if not 0 <= port <= 65535:
@@ -464,7 +464,7 @@ def _check_port_free(host: str, port: int) -> None:
 
 def _event_line(data: Any) -> str:
     """One event as strict ASCII JSON; never fails (a value JSON cannot hold is shown as repr)."""
-    from conformance._report import json_safe  # noqa: PLC0415
+    from conformance.report.writers import json_safe  # noqa: PLC0415
 
     try:
         return json.dumps(json_safe(data), ensure_ascii=True, allow_nan=False, default=repr)

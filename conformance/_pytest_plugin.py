@@ -52,9 +52,9 @@ def _item_class() -> Any:
     class _ConformanceItem(pytest.Item):
         def runtest(self) -> None:
             from conformance._api import run_conformance  # noqa: PLC0415
-            from conformance._engine import RunSettings  # noqa: PLC0415
-            from conformance._expected import load_expected_failures  # noqa: PLC0415
-            from conformance._registry import load_adapter  # noqa: PLC0415
+            from conformance.adapters.catalogue import load_adapter  # noqa: PLC0415
+            from conformance.engine.expected import load_expected_failures  # noqa: PLC0415
+            from conformance.engine.run import RunSettings  # noqa: PLC0415
 
             config = self.config
             profile = config.getoption(PROFILE_OPTION)

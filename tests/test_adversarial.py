@@ -26,9 +26,9 @@ from conformance import (
     run,
 )
 from conformance._errors import DeliveryFailedError
-from conformance._harness import Harness
-from conformance._machine import build_machines
-from conformance._reference import ReferenceAdapter
+from conformance.adapters.reference import ReferenceAdapter
+from conformance.engine.harness import Harness
+from conformance.machines.core import build_machines
 from simulator import Event, Kind, ReferenceClient, get_profile
 
 SMALL = RunSettings(max_examples=25, step_count=12)
@@ -139,7 +139,7 @@ def test_duplicate_posts_over_http_fail_exactly_once() -> None:
     import json
     import urllib.request
 
-    from conformance._http import HttpCollector
+    from conformance.collector.http import HttpCollector
 
     class OverHttp(_Bent):
         def __init__(self, collector: Collector) -> None:

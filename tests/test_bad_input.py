@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conformance._cli import main
-from conformance._matrix import main as matrix_main
+from conformance.report.matrix import main as matrix_main
 
 BUDGET = ["--max-examples", "2", "--step-count", "5"]
 

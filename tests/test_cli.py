@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 
 from conformance._cli import main
-from conformance._collector import Collector
-from conformance._reference import ReferenceAdapter
+from conformance.adapters.reference import ReferenceAdapter
+from conformance.collector.store import Collector
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "reports" / "report.schema.json").read_text())
 
@@ -151,7 +151,7 @@ def test_lone_surrogate_in_an_observed_event_still_writes_a_valid_report(tmp_pat
 
 def test_a_new_run_marks_an_old_report_incomplete_until_it_finishes(tmp_path: Path) -> None:
     """While a run is in progress report.json says "complete": false; once it ends it is the complete report."""
-    from conformance._report import ReportDirWriter
+    from conformance.report.writers import ReportDirWriter
 
     (tmp_path / "traces").mkdir()
     (tmp_path / "traces" / "old.json").write_text("{}")

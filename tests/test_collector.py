@@ -1,4 +1,4 @@
-"""Tests for conformance._collector and conformance._harness: truth, faults and timeouts."""
+"""Tests for conformance.collector.store and conformance.engine.harness: truth, faults and timeouts."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import time
 import pytest
 
 from conformance import AdapterFailedError, Collector, DeliveryFailedError
-from conformance._harness import Harness, StepTimeoutError, Workers
-from conformance._reference import ReferenceAdapter
+from conformance.adapters.reference import ReferenceAdapter
+from conformance.engine.harness import Harness, StepTimeoutError, Workers
 from simulator import Event, Kind, get_profile
 
 

@@ -1,4 +1,4 @@
-"""Tests for conformance._http and conformance._wire under hostile input.
+"""Tests for conformance.collector.http and conformance.collector.wire under hostile input.
 
 Every test ends by checking that the collector still answers a valid Segment batch with
 200 and records it: no hostile request may take the server down or poison what follows.
@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from conformance._collector import Collector
 from conformance._errors import ConformanceError
-from conformance._http import READ_TIMEOUT_SECONDS, HttpCollector
-from conformance._wire import MAX_BODY_BYTES
+from conformance.collector.http import READ_TIMEOUT_SECONDS, HttpCollector
+from conformance.collector.store import Collector
+from conformance.collector.wire import MAX_BODY_BYTES
 from simulator import Event, Kind
 
 if TYPE_CHECKING:
@@ -510,7 +510,7 @@ def test_body_cut_short_inside_a_chunk_is_400(served: tuple[Collector, HttpColle
 
 def test_a_port_in_use_raises_collector_bind_error_instead_of_exiting() -> None:
     """Starting on a port another socket holds raises CollectorBindError; the process goes on."""
-    from conformance._http import CollectorBindError
+    from conformance.collector.http import CollectorBindError
 
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))

@@ -1,4 +1,4 @@
-"""Tests for conformance._engine: verdicts, exit codes and ERROR handling."""
+"""Tests for conformance.engine.run: verdicts, exit codes and ERROR handling."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from conformance import (
     load_adapter,
     run,
 )
-from conformance._reference import ReferenceAdapter
+from conformance.adapters.reference import ReferenceAdapter
 from simulator import PROFILES
 
 FAST = RunSettings(max_examples=30, step_count=15)

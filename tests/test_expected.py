@@ -1,4 +1,4 @@
-"""Tests for conformance._expected: expected-failure files."""
+"""Tests for conformance.engine.expected: expected-failure files."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for conformance._http."""
+"""Tests for conformance.collector.http."""
 
 from __future__ import annotations
 
@@ -17,15 +17,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance._collector import Collector
 from conformance._errors import ConformanceError
-from conformance._http import (
+from conformance.collector.http import (
     HttpCollector,
     RemoteHostError,
     RequestRecord,
     run_forever,
 )
-from conformance._wire import COLLECTOR_PATHS
+from conformance.collector.store import Collector
+from conformance.collector.wire import COLLECTOR_PATHS
 from simulator import Event, Kind
 
 if TYPE_CHECKING:

@@ -1,13 +1,13 @@
-"""Tests for conformance._machine: which requirement a difference is filed under."""
+"""Tests for conformance.machines.core: which requirement a difference is filed under."""
 
 from __future__ import annotations
 
 import pytest
 
 from conformance import Collector, replay
-from conformance._harness import Harness
-from conformance._machine import ServerMachine, build_machines, step_number
-from conformance._registry import load_adapter
+from conformance.adapters.catalogue import load_adapter
+from conformance.engine.harness import Harness
+from conformance.machines.core import ServerMachine, build_machines, step_number
 from simulator import Event, Kind, get_profile
 
 

@@ -1,4 +1,4 @@
-"""Tests for conformance._mutants."""
+"""Tests for conformance.mutants.core."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 import pytest
 
 from conformance import Collector, Level, Verdict, available_adapters, load_adapter, run
-from conformance._mutants import MUTANTS, Mutant
 from conformance._requirements import BY_ID
+from conformance.mutants.core import MUTANTS, Mutant
 
 SCOPE_MACHINE = {"client": "client", "server": "server", "both": "delivery"}
 """Which requirement scope a mutant of each scope may break."""

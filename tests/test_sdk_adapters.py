@@ -1,4 +1,4 @@
-"""Tests for conformance._sdk_adapters and the six conformance._sdk_* adapter modules."""
+"""Tests for conformance.adapters.sdk and the six conformance._sdk_* adapter modules."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ from typing import Any
 
 import pytest
 
-from conformance._adapter import AdapterInfo, AdapterKind
-from conformance._collector import Collector
-from conformance._http import HttpCollector
-from conformance._sdk_adapters import SDK_ADAPTERS, ServerSdkAdapter
+from conformance.adapters.protocol import AdapterInfo, AdapterKind
+from conformance.adapters.sdk import SDK_ADAPTERS, ServerSdkAdapter
+from conformance.collector.http import HttpCollector
+from conformance.collector.store import Collector
 from simulator import Kind
 
 ADAPTER_MODULES = (
-    "conformance._sdk_segment",
-    "conformance._sdk_rudderstack",
-    "conformance._sdk_posthog",
-    "conformance._sdk_mixpanel",
-    "conformance._sdk_amplitude",
-    "conformance._sdk_snowplow",
+    "conformance.adapters.python.segment",
+    "conformance.adapters.python.rudderstack",
+    "conformance.adapters.python.posthog",
+    "conformance.adapters.python.mixpanel",
+    "conformance.adapters.python.amplitude",
+    "conformance.adapters.python.snowplow",
 )
 SDK_IMPORT_NAMES = (
     "segment",

@@ -1,4 +1,4 @@
-"""Tests for conformance._strategies: the payload pools and one-draw rule arguments."""
+"""Tests for conformance.machines.strategies: the payload pools and one-draw rule arguments."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import _strategies as gen
+from conformance.machines import strategies as gen
 
 CALLS = gen.Calls({"device": gen.DEVICE_POOL, "name": gen.NAME_POOL,
                    "properties": gen.PROPERTY_POOL})  # fmt: skip

@@ -19,9 +19,9 @@ from typing import Any
 import attrs
 import pytest
 
-from conformance._adapter import AdapterKind
-from conformance._collector import Collector
-from conformance._reference import ReferenceAdapter
+from conformance.adapters.protocol import AdapterKind
+from conformance.adapters.reference import ReferenceAdapter
+from conformance.collector.store import Collector
 
 HERE = Path(__file__).parent
 SCRIPT = Path(sys.executable).parent / "identity-conformance"

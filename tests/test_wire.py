@@ -1,4 +1,4 @@
-"""Tests for conformance._wire."""
+"""Tests for conformance.collector.wire."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance._wire import (
+from conformance.collector.wire import (
     COLLECTOR_PATHS,
     MAX_BODY_BYTES,
     Decoded,

@@ -40,9 +40,9 @@ from hypothesis.stateful import (
 )
 
 from conformance import Collector
-from conformance._harness import Harness
-from conformance._machine import build_machines, run_machine
-from conformance._reference import ReferenceAdapter
+from conformance.adapters.reference import ReferenceAdapter
+from conformance.engine.harness import Harness
+from conformance.machines.core import build_machines, run_machine
 from simulator import ReferenceSDK, get_profile
 from simulator._outbox import snapshot
 

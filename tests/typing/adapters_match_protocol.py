@@ -8,13 +8,14 @@ an assignment to a ``None``-typed name under ``# type: ignore[assignment]``. Wit
 ``warn_unused_ignores`` that proves none of them is typed as ``Any`` (an ``Any`` would
 leave the ignore unused, which mypy reports). A new mutant gets a line in each section;
 the two private bases are checked too, so a mutant missing here is still covered through
-mypy's override checks on ``conformance/_mutants.py``.
+mypy's override checks on ``conformance/mutants/core.py``.
 """
 
 from __future__ import annotations
 
 from conformance import Adapter, AdapterFactory, ClientSession, Collector
-from conformance._mutants import (
+from conformance.adapters.reference import ReferenceAdapter
+from conformance.mutants.core import (
     _AnonymousIdDroppedOnceIdentified,
     _AnonymousIdPerEvent,
     _AnonymousIdPerProcess,
@@ -52,7 +53,6 @@ from conformance._mutants import (
     _UserBoundAtFlush,
     _UserSharedBetweenDevices,
 )
-from conformance._reference import ReferenceAdapter
 
 collector = Collector()
 

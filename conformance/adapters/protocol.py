@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 if TYPE_CHECKING:
-    from conformance._collector import Collector
+    from conformance.collector.store import Collector
 
 
 class AdapterKind(str, enum.Enum):

@@ -1,6 +1,6 @@
 """Decode every supported SDK wire format into canonical :class:`simulator.Event` records.
 
-Pure functions only: no sockets, no logging, no clocks. :mod:`conformance._http` feeds
+Pure functions only: no sockets, no logging, no clocks. :mod:`conformance.collector.http` feeds
 each HTTP request to :func:`decode_request` and hands the events to the collector.
 
 Decoding follows SEMANTICS.md section 5.8: refuse bodies over the size cap, gunzip when

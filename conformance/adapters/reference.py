@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from conformance._adapter import AdapterInfo, AdapterKind
-from conformance._collector import Collector
 from conformance._errors import DeliveryFailedError
+from conformance.adapters.protocol import AdapterInfo, AdapterKind
+from conformance.collector.store import Collector
 from simulator import DeliveryError, Event, ReferenceClient, ReferenceSDK, get_profile
 
 REFERENCE_CAPABILITIES = frozenset({"alias", "identify", "persistence", "reset", "retries", "threads"})

@@ -13,9 +13,9 @@ from typing import Any, cast
 
 import attrs
 
-from conformance._adapter import AdapterInfo, AdapterKind
-from conformance._collector import Collector
-from conformance._reference import ReferenceAdapter
+from conformance.adapters.protocol import AdapterInfo, AdapterKind
+from conformance.adapters.reference import ReferenceAdapter
+from conformance.collector.store import Collector
 from simulator import (
     DeliveryError,
     Event,

@@ -1,6 +1,6 @@
 """The mutant sweep: every built-in faulty SDK must be caught with the requirement it breaks.
 
-Run it as ``python -m conformance._sweep --output reports/mutants.md [--json
+Run it as ``python -m conformance.report.sweep --output reports/mutants.md [--json
 reports/mutants.json]``. It first runs the reference adapter under every profile (each
 must pass), then each mutant with ``stop_on`` its declared requirement, and writes a
 Markdown table of how quickly each bug was found. Exit code 0 only if every profile
@@ -21,10 +21,10 @@ from typing import Any
 import attrs
 import hypothesis
 
-from conformance._engine import RunSettings, run
-from conformance._events import Event, Verdict, ViolationFound
-from conformance._mutants import MUTANTS, Mutant
-from conformance._registry import load_adapter
+from conformance.adapters.catalogue import load_adapter
+from conformance.engine.events import Event, Verdict, ViolationFound
+from conformance.engine.run import RunSettings, run
+from conformance.mutants.core import MUTANTS, Mutant
 from simulator import PROFILES
 
 
@@ -144,7 +144,7 @@ def render_markdown(header: dict[str, Any], profiles: dict[str, int],
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m conformance._sweep",
+        prog="python -m conformance.report.sweep",
         description="Run the reference adapter under every profile, then every built-in "
         "mutant, and report which mutants were caught with the requirement they break.",
     )

@@ -29,9 +29,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from conformance._adapter import AdapterInfo, AdapterKind
-from conformance._collector import Collector
-from conformance._sdk_adapters import ServerSdkAdapter, collector_url, distribution_version
+from conformance.adapters.protocol import AdapterInfo, AdapterKind
+from conformance.adapters.sdk import ServerSdkAdapter, collector_url, distribution_version
+from conformance.collector.store import Collector
 
 DISTRIBUTION = "posthog"
 API_KEY = "phc_identity_conformance"

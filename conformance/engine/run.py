@@ -16,8 +16,6 @@ import hypothesis
 from hypothesis import HealthCheck, settings
 from hypothesis.errors import Flaky
 
-from conformance._adapter import CAPABILITIES, Adapter, AdapterFactory, AdapterInfo
-from conformance._collector import Collector
 from conformance._errors import (
     AdapterAbortedError,
     AdapterFailedError,
@@ -26,7 +24,10 @@ from conformance._errors import (
     RunInterruptedError,
     describe,
 )
-from conformance._events import (
+from conformance._requirements import REQUIREMENTS, Level
+from conformance.adapters.protocol import CAPABILITIES, Adapter, AdapterFactory, AdapterInfo
+from conformance.collector.store import Collector
+from conformance.engine.events import (
     AdapterErrored,
     Handler,
     MachineFinished,
@@ -37,11 +38,10 @@ from conformance._events import (
     Verdict,
     ViolationFound,
 )
-from conformance._expected import ExpectedFailure
-from conformance._harness import Harness, call_with_timeout
-from conformance._machine import build_machines, requirement_applies, run_machine
-from conformance._requirements import REQUIREMENTS, Level
-from conformance._violations import ConformanceFailure, Violation
+from conformance.engine.expected import ExpectedFailure
+from conformance.engine.harness import Harness, call_with_timeout
+from conformance.machines.core import build_machines, requirement_applies, run_machine
+from conformance.machines.violations import ConformanceFailure, Violation
 from simulator import get_profile
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import attrs
 
-from conformance._events import (
+from conformance.engine.events import (
     AdapterErrored,
     Event,
     ProgressReported,

@@ -1,7 +1,7 @@
 """The loopback HTTP front end: real SDKs deliver here and the collector records what arrived.
 
 A werkzeug development server runs in a daemon thread on ``127.0.0.1`` (an ephemeral port
-by default). Each request is decoded by :func:`conformance._wire.decode_request` and the
+by default). Each request is decoded by :func:`conformance.collector.wire.decode_request` and the
 events go to :meth:`Collector.ingest`. The server never crashes on a request: malformed
 input gets the :class:`WireError` status (a body that cannot be read, such as a malformed
 chunked body, is a 400), an armed fault gets 503 (after the events were recorded: a lost
@@ -28,7 +28,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from conformance._errors import ConformanceError, DeliveryFailedError, InvalidInputError
-from conformance._wire import MAX_BODY_BYTES, WireError, decode_request, redact_secrets
+from conformance.collector.wire import MAX_BODY_BYTES, WireError, decode_request, redact_secrets
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
     from typing_extensions import Self
 
-    from conformance._collector import Collector
+    from conformance.collector.store import Collector
 
 logger = logging.getLogger("conformance.collector")
 

@@ -3,7 +3,7 @@
 Every adapter lives in its own module (``conformance._sdk_<vendor>``) that imports its SDK
 only when an adapter is built, so this registry, and ``import conformance``, work with no
 SDK installed. Each adapter points one long-lived SDK client at the loopback collector:
-``collector.url`` if the caller serves one, else an :class:`~conformance._http.HttpCollector`
+``collector.url`` if the caller serves one, else an :class:`~conformance.collector.http.HttpCollector`
 the adapter starts itself and stops in ``shutdown()``.
 """
 
@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 if TYPE_CHECKING:
-    from conformance._adapter import AdapterInfo
-    from conformance._collector import Collector
-    from conformance._http import HttpCollector
+    from conformance.adapters.protocol import AdapterInfo
+    from conformance.collector.http import HttpCollector
+    from conformance.collector.store import Collector
 
 
 @attrs.frozen
@@ -57,37 +57,37 @@ SDK_ADAPTERS: tuple[SdkAdapterSpec, ...] = (
         name="sdk-segment", kind="server", profile="segment", module="segment",
         distribution="segment-analytics-python",
         description="segment-analytics-python Client in sync mode, posting /v1/batch.",
-        load=_lazy("_sdk_segment", "SegmentAdapter"),
+        load=_lazy("adapters.python.segment", "SegmentAdapter"),
     ),
     SdkAdapterSpec(
         name="sdk-rudderstack", kind="server", profile="rudderstack", module="rudderstack",
         distribution="rudder-sdk-python",
         description="rudder-sdk-python Client in sync mode, gzipped /v1/batch.",
-        load=_lazy("_sdk_rudderstack", "RudderStackAdapter"),
+        load=_lazy("adapters.python.rudderstack", "RudderStackAdapter"),
     ),
     SdkAdapterSpec(
         name="sdk-posthog", kind="server", profile="posthog", module="posthog",
         distribution="posthog",
         description="posthog Client in sync mode (capture v0, /batch/); distinct_id = user or anonymous id.",
-        load=_lazy("_sdk_posthog", "PostHogAdapter"),
+        load=_lazy("adapters.python.posthog", "PostHogAdapter"),
     ),
     SdkAdapterSpec(
         name="sdk-mixpanel", kind="server", profile="mixpanel", module="mixpanel",
         distribution="mixpanel",
         description="mixpanel Mixpanel with a plain Consumer (/track, /engage); distinct_id = user or anonymous id.",
-        load=_lazy("_sdk_mixpanel", "MixpanelAdapter"),
+        load=_lazy("adapters.python.mixpanel", "MixpanelAdapter"),
     ),
     SdkAdapterSpec(
         name="sdk-amplitude", kind="server", profile="amplitude", module="amplitude",
         distribution="amplitude-analytics",
         description="amplitude-analytics Amplitude (/2/httpapi); anonymous id = device_id.",
-        load=_lazy("_sdk_amplitude", "AmplitudeAdapter"),
+        load=_lazy("adapters.python.amplitude", "AmplitudeAdapter"),
     ),
     SdkAdapterSpec(
         name="sdk-snowplow", kind="server", profile="snowplow", module="snowplow_tracker",
         distribution="snowplow-tracker",
         description="snowplow-tracker Tracker + Emitter(batch_size=1); self-describing events, uid/duid.",
-        load=_lazy("_sdk_snowplow", "SnowplowAdapter"),
+        load=_lazy("adapters.python.snowplow", "SnowplowAdapter"),
     ),
 )  # fmt: skip
 
@@ -110,7 +110,7 @@ def collector_url(collector: Collector) -> tuple[str, HttpCollector | None]:
     """``collector.url``, or the URL of a loopback HttpCollector started for it (then returned)."""
     if collector.url is not None:
         return collector.url.rstrip("/"), None
-    from conformance._http import HttpCollector  # noqa: PLC0415
+    from conformance.collector.http import HttpCollector  # noqa: PLC0415
 
     http = HttpCollector(collector)
     return http.start().rstrip("/"), http

@@ -17,11 +17,11 @@ import attrs
 import hypothesis
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
-from conformance import _strategies as gen
-from conformance._adapter import ClientSession
 from conformance._errors import AdapterFailedError, StepTimeoutError
-from conformance._harness import Harness
-from conformance._violations import ConformanceFailure, Violation
+from conformance.adapters.protocol import ClientSession
+from conformance.engine.harness import Harness
+from conformance.machines import strategies as gen
+from conformance.machines.violations import ConformanceFailure, Violation
 from simulator import (
     Event,
     IdentifyEmits,

@@ -1,6 +1,6 @@
 """The in-process collector: what reaches it is the truth the checks compare with.
 
-Real SDKs reach it over HTTP through :mod:`conformance._http`, which decodes each wire
+Real SDKs reach it over HTTP through :mod:`conformance.collector.http`, which decodes each wire
 format and calls :meth:`Collector.ingest`; in-process adapters call ``ingest`` directly.
 """
 

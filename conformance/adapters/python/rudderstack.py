@@ -23,10 +23,10 @@ import importlib
 import os
 from typing import Any
 
-from conformance._adapter import AdapterInfo, AdapterKind
-from conformance._collector import Collector
-from conformance._sdk_adapters import collector_url, distribution_version
-from conformance._sdk_segment import TIMEOUT_SECONDS, WRITE_KEY, SegmentAdapter
+from conformance.adapters.protocol import AdapterInfo, AdapterKind
+from conformance.adapters.python.segment import TIMEOUT_SECONDS, WRITE_KEY, SegmentAdapter
+from conformance.adapters.sdk import collector_url, distribution_version
+from conformance.collector.store import Collector
 
 DISTRIBUTION = "rudder-sdk-python"
 

@@ -19,15 +19,15 @@ from typing import Any, TypeVar
 
 import attrs
 
-from conformance._adapter import Adapter, AdapterInfo
-from conformance._collector import Collector
 from conformance._errors import (
     AdapterAbortedError,
     AdapterFailedError,
     RunInterruptedError,
     StepTimeoutError,
 )
-from conformance._violations import Violation
+from conformance.adapters.protocol import Adapter, AdapterInfo
+from conformance.collector.store import Collector
+from conformance.machines.violations import Violation
 from simulator import Profile
 
 T = TypeVar("T")

@@ -39,9 +39,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from conformance._adapter import AdapterInfo, AdapterKind
-from conformance._collector import Collector
-from conformance._sdk_adapters import ServerSdkAdapter, collector_url, distribution_version
+from conformance.adapters.protocol import AdapterInfo, AdapterKind
+from conformance.adapters.sdk import ServerSdkAdapter, collector_url, distribution_version
+from conformance.collector.store import Collector
 
 DISTRIBUTION = "amplitude-analytics"
 API_KEY = "identity-conformance-key"

@@ -8,14 +8,14 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from conformance._adapter import AdapterFactory
-from conformance._collector import Collector
-from conformance._engine import check_adapter
 from conformance._errors import InvalidInputError, describe
-from conformance._harness import Harness
-from conformance._machine import build_machines
-from conformance._registry import load_adapter
-from conformance._violations import ConformanceFailure, Violation
+from conformance.adapters.catalogue import load_adapter
+from conformance.adapters.protocol import AdapterFactory
+from conformance.collector.store import Collector
+from conformance.engine.harness import Harness
+from conformance.engine.run import check_adapter
+from conformance.machines.core import build_machines
+from conformance.machines.violations import ConformanceFailure, Violation
 from simulator import get_profile
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import attrs
 
-from conformance._adapter import AdapterFactory, AdapterInfo
 from conformance._errors import UnknownAdapterError, describe
+from conformance.adapters.protocol import AdapterFactory, AdapterInfo
 
 ENTRY_POINT_GROUP = "conformance.adapters"
 
@@ -47,9 +47,9 @@ class AdapterEntry:
 
 
 def _builtin_entries() -> list[AdapterEntry]:
-    from conformance._mutants import MUTANTS  # noqa: PLC0415
-    from conformance._reference import ReferenceAdapter  # noqa: PLC0415
-    from conformance._sdk_adapters import SDK_ADAPTERS  # noqa: PLC0415
+    from conformance.adapters.reference import ReferenceAdapter  # noqa: PLC0415
+    from conformance.adapters.sdk import SDK_ADAPTERS  # noqa: PLC0415
+    from conformance.mutants.core import MUTANTS  # noqa: PLC0415
 
     entries = [
         AdapterEntry("reference", "both", "seed", installed=True, mutant=False,

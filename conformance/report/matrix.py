@@ -1,6 +1,6 @@
 """The requirement x SDK conformance matrix, generated from ``run --report-dir`` reports.
 
-    python -m conformance._matrix --output reports/matrix.md reports/sdk-segment ...
+    python -m conformance.report.matrix --output reports/matrix.md reports/sdk-segment ...
 
 (``tox run -m sdk-matrix`` runs every pinned SDK env, then this.)
 """
@@ -78,7 +78,7 @@ def render(reports: Sequence[dict[str, Any]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Write the matrix; exit 2 on a missing or malformed report."""
-    parser = argparse.ArgumentParser(prog="python -m conformance._matrix", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m conformance.report.matrix", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("reports", nargs="+", type=Path, help="report directories")
     parser.add_argument("--output", type=Path, required=True, help="Markdown file to write")

@@ -1,0 +1,1 @@
+"""One module per released Python SDK, each importing its SDK lazily."""
