@@ -1,4 +1,4 @@
-"""Tests for conformance.adapters.sdk and the six conformance._sdk_* adapter modules."""
+"""Tests for conformance.adapters.sdk and the SDK adapter modules in conformance/adapters/python/."""
 
 from __future__ import annotations
 
@@ -164,3 +164,72 @@ def test_server_sdk_adapter_has_no_clients_and_stops_its_collector_even_when_rel
     with pytest.raises(RuntimeError, match="delivery failed"):
         adapter.shutdown()
     assert http.stopped
+
+
+# -- one declaration per SDK ---------------------------------------------------------------------
+def _tox_sdk_names() -> dict[str, set[str]]:
+    """The SDK env names tox.ini lists in each of the places it must list them."""
+    import configparser
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "tox.ini").read_text(encoding="utf-8")
+    config = configparser.ConfigParser(interpolation=None)
+    config.read_string(text)
+
+    def expand(value: str) -> set[str]:
+        names = set()
+        for group in re.findall(r"sdk-\{([^}]*)\}", value):
+            names |= {f"sdk-{v.strip()}" for v in group.split(",")}
+        names |= set(re.findall(r"sdk-[a-z]+(?![a-z{-])", value))
+        return names
+
+    section = next(s for s in config.sections() if s.startswith("testenv:sdk-"))
+    return {
+        "envlist": expand(config["tox"]["envlist"]),
+        "labels": expand(config["tox"]["labels"].split("=", 1)[1]),
+        "section": expand(section),
+        "matrix depends": expand(config["testenv:matrix"]["depends"]),
+    }
+
+
+def test_tox_lists_exactly_the_declared_sdks_everywhere() -> None:
+    """Every place tox.ini names SDK envs names exactly the adapters declared by SPECs."""
+    declared = {spec.name for spec in SDK_ADAPTERS}
+    for place, names in _tox_sdk_names().items():
+        assert names == declared, place
+
+
+@pytest.mark.parametrize("spec", SDK_ADAPTERS, ids=lambda spec: spec.name)
+def test_each_declared_sdk_has_a_pin_and_an_expected_failures_file(spec: Any) -> None:
+    """A SPEC pins a release, names a known wire vendor and has an expected-failures file."""
+    from pathlib import Path
+
+    from conformance.engine.expected import load_expected_failures
+
+    assert spec.pin[:1].isdigit()
+    assert spec.requirement == f"{spec.distribution}=={spec.pin}"
+    assert spec.wire in {"segment", "rudderstack", "posthog", "mixpanel", "amplitude", "snowplow"}
+    path = Path(__file__).parent.parent / "expected-failures" / f"{spec.name}.toml"
+    load_expected_failures(path)  # parses, with known ids only
+
+
+@pytest.mark.parametrize("spec", SDK_ADAPTERS, ids=lambda spec: spec.name)
+def test_adapter_info_is_derived_from_the_spec(spec: Any) -> None:
+    """The adapter's info repeats its SPEC: name, kind, profile, capabilities, distribution."""
+    pytest.importorskip(spec.module)
+    adapter = spec.load(Collector())
+    try:
+        info = adapter.info
+        assert (info.name, info.kind, info.profile, info.capabilities, info.sdk_name) == (
+            spec.name, spec.kind, spec.profile, spec.capabilities, spec.distribution)
+    finally:
+        adapter.shutdown()
+
+
+def test_the_env_runner_refuses_an_unknown_env_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m conformance.adapters.python sdk-nope` exits 2 naming the known adapters."""
+    from conformance.adapters.python.__main__ import main
+
+    assert main(["sdk-nope"]) == 2
+    assert "sdk-segment" in capsys.readouterr().err

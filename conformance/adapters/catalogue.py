@@ -48,7 +48,7 @@ class AdapterEntry:
 
 def _builtin_entries() -> list[AdapterEntry]:
     from conformance.adapters.reference import ReferenceAdapter  # noqa: PLC0415
-    from conformance.adapters.sdk import SDK_ADAPTERS  # noqa: PLC0415
+    from conformance.adapters.sdk import sdk_specs  # noqa: PLC0415
     from conformance.mutants.core import MUTANTS  # noqa: PLC0415
 
     entries = [
@@ -64,10 +64,10 @@ def _builtin_entries() -> list[AdapterEntry]:
             description=mutant.bug, origin="built-in mutant",
             factory=functools.partial(mutant.factory),
         ))  # fmt: skip
-    for sdk in SDK_ADAPTERS:
+    for sdk in sdk_specs():
         entries.append(AdapterEntry(  # noqa: PERF401  (readable per-kind blocks)
             sdk.name, sdk.kind, sdk.profile,
-            installed=importlib.util.find_spec(sdk.module) is not None,
+            installed=sdk.installed,
             mutant=False, expected_violation=None, description=sdk.description,
             origin=f"built-in (needs `{sdk.distribution}`)", factory=sdk.load,
         ))  # fmt: skip

@@ -1,95 +1,121 @@
-"""Built-in adapters for released SDKs, each importing its SDK lazily (see issue 4).
+"""Built-in adapters for released SDKs: one declaration (:class:`SdkSpec`) per SDK.
 
-Every adapter lives in its own module (``conformance._sdk_<vendor>``) that imports its SDK
-only when an adapter is built, so this registry, and ``import conformance``, work with no
-SDK installed. Each adapter points one long-lived SDK client at the loopback collector:
-``collector.url`` if the caller serves one, else an :class:`~conformance.collector.http.HttpCollector`
-the adapter starts itself and stops in ``shutdown()``.
+Each SDK has one module in ``conformance/adapters/python/`` that declares ``SPEC`` (name,
+kind, profile, distribution, import probe, pin, wire vendor, capabilities) and ``ADAPTER``
+(its class). Everything else is derived from that one declaration: the catalogue entry and
+``list`` output, the adapter's :class:`~conformance.AdapterInfo`, the SDK tests, and what
+the ``sdk-<vendor>`` tox env installs and runs (``python -m conformance.adapters.python``).
+Adapter modules import their SDK only when an adapter is built, so this registry, and
+``import conformance``, work with no SDK installed. Each adapter points one long-lived SDK
+client at the loopback collector: ``collector.url`` if the caller serves one, else an
+:class:`~conformance.collector.http.HttpCollector` the adapter starts itself and stops in
+``shutdown()``.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
-from collections.abc import Callable
+import importlib.util
+import pkgutil
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from conformance.adapters.protocol import AdapterInfo, AdapterKind
+
 if TYPE_CHECKING:
-    from conformance.adapters.protocol import AdapterInfo
     from conformance.collector.http import HttpCollector
     from conformance.collector.store import Collector
 
 
 @attrs.frozen
-class SdkAdapterSpec:
-    """A built-in adapter for a real SDK, listed even when the SDK is not installed."""
+class SdkSpec:
+    """The one declaration of a built-in SDK adapter."""
 
     name: str
-    kind: str
+    """The adapter name (``sdk-<vendor>``): catalogue entry, tox env, report directory."""
+    kind: AdapterKind
     profile: str
-    module: str
     distribution: str
+    """What pip installs."""
+    import_name: str
+    """The SDK's top-level import name, probed (without importing it) to tell if it is installed."""
+    pin: str
+    """The release the expected-failures file was written against (``tox -e <name>``)."""
+    wire: str
+    """The collector's wire vendor the SDK posts in."""
+    capabilities: frozenset[str]
     description: str
-    load: Callable[..., Any] = attrs.field(repr=False)
+    adapter: str = attrs.field(default="", repr=False)
+    """``module:Class`` of the adapter, filled in by :func:`sdk_specs`."""
 
+    @property
+    def module(self) -> str:
+        """The import probe (kept under its old name for callers of the catalogue)."""
+        return self.import_name
 
-def _lazy(module: str, attr: str) -> Callable[..., Any]:
-    """``load()`` imports ``conformance.<module>`` and returns the adapter class.
+    @property
+    def installed(self) -> bool:
+        """Whether the SDK can be imported (checked without importing it)."""
+        return importlib.util.find_spec(self.import_name) is not None
 
-    Called with a collector (as the registry calls an adapter factory), it builds the
-    adapter instead: ``load(collector)`` is ``load()(collector)``.
-    """
+    @property
+    def requirement(self) -> str:
+        """The pinned pip requirement."""
+        return f"{self.distribution}=={self.pin}"
 
-    def load(*args: Any, **kwargs: Any) -> Any:
-        cls = getattr(importlib.import_module(f"conformance.{module}"), attr)
+    def info(self) -> AdapterInfo:
+        """The adapter's declaration, with the installed SDK version."""
+        return AdapterInfo(
+            name=self.name, kind=self.kind, profile=self.profile, sdk_name=self.distribution,
+            sdk_version=distribution_version(self.distribution),
+            capabilities=self.capabilities, description=self.description,
+        )  # fmt: skip
+
+    def load(self, *args: Any, **kwargs: Any) -> Any:
+        """The adapter class; called with a collector, the adapter built around it."""
+        module, _, attr = self.adapter.partition(":")
+        cls = getattr(importlib.import_module(module), attr)
         return cls(*args, **kwargs) if args or kwargs else cls
 
-    load.__name__ = load.__qualname__ = f"load_{attr}"
-    load.__doc__ = f"Import conformance.{module} and return {attr} (or build it from a collector)."
-    return load
+
+@functools.cache
+def sdk_specs() -> tuple[SdkSpec, ...]:
+    """Every module of ``conformance/adapters/python/``'s ``SPEC``, in a stable order."""
+    import conformance.adapters.python as package  # noqa: PLC0415  (its modules import this one)
+
+    specs = []
+    for found in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: ORDER.get(m.name, 99)):
+        if found.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{found.name}")
+        spec: SdkSpec = module.SPEC
+        adapter = f"{module.__name__}:{module.ADAPTER.__name__}"
+        specs.append(attrs.evolve(spec, adapter=adapter))
+    return tuple(specs)
 
 
-# ``module`` is the top-level import name: the registry asks importlib.util.find_spec, which
-# raises (instead of answering None) for ``segment.analytics`` when ``segment`` is missing.
-SDK_ADAPTERS: tuple[SdkAdapterSpec, ...] = (
-    SdkAdapterSpec(
-        name="sdk-segment", kind="server", profile="segment", module="segment",
-        distribution="segment-analytics-python",
-        description="segment-analytics-python Client in sync mode, posting /v1/batch.",
-        load=_lazy("adapters.python.segment", "SegmentAdapter"),
-    ),
-    SdkAdapterSpec(
-        name="sdk-rudderstack", kind="server", profile="rudderstack", module="rudderstack",
-        distribution="rudder-sdk-python",
-        description="rudder-sdk-python Client in sync mode, gzipped /v1/batch.",
-        load=_lazy("adapters.python.rudderstack", "RudderStackAdapter"),
-    ),
-    SdkAdapterSpec(
-        name="sdk-posthog", kind="server", profile="posthog", module="posthog",
-        distribution="posthog",
-        description="posthog Client in sync mode (capture v0, /batch/); distinct_id = user or anonymous id.",
-        load=_lazy("adapters.python.posthog", "PostHogAdapter"),
-    ),
-    SdkAdapterSpec(
-        name="sdk-mixpanel", kind="server", profile="mixpanel", module="mixpanel",
-        distribution="mixpanel",
-        description="mixpanel Mixpanel with a plain Consumer (/track, /engage); distinct_id = user or anonymous id.",
-        load=_lazy("adapters.python.mixpanel", "MixpanelAdapter"),
-    ),
-    SdkAdapterSpec(
-        name="sdk-amplitude", kind="server", profile="amplitude", module="amplitude",
-        distribution="amplitude-analytics",
-        description="amplitude-analytics Amplitude (/2/httpapi); anonymous id = device_id.",
-        load=_lazy("adapters.python.amplitude", "AmplitudeAdapter"),
-    ),
-    SdkAdapterSpec(
-        name="sdk-snowplow", kind="server", profile="snowplow", module="snowplow_tracker",
-        distribution="snowplow-tracker",
-        description="snowplow-tracker Tracker + Emitter(batch_size=1); self-describing events, uid/duid.",
-        load=_lazy("adapters.python.snowplow", "SnowplowAdapter"),
-    ),
-)  # fmt: skip
+ORDER = {"segment": 0, "rudderstack": 1, "posthog": 2, "mixpanel": 3, "amplitude": 4, "snowplow": 5}
+"""The matrix's column order for the first six SDKs; a new module sorts after them."""
+
+
+def spec_named(name: str) -> SdkSpec:
+    """The spec of the adapter called ``name``; raise naming the known ones."""
+    from conformance._errors import UnknownAdapterError  # noqa: PLC0415
+
+    for spec in sdk_specs():
+        if spec.name == name:
+            return spec
+    known = ", ".join(s.name for s in sdk_specs())
+    msg = f"no built-in SDK adapter is called {name!r}; known: {known}."
+    raise UnknownAdapterError(msg)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SDK_ADAPTERS":  # the old name of sdk_specs()
+        return sdk_specs()
+    raise AttributeError(name)
 
 
 # --- what every SDK adapter module shares -----------------------------------------------
@@ -126,6 +152,8 @@ class ServerSdkAdapter:
 
     _info: AdapterInfo
     _http: HttpCollector | None
+    SPEC: SdkSpec
+    """The adapter's one declaration; ``info`` is derived from it."""
 
     @property
     def info(self) -> AdapterInfo:

@@ -80,9 +80,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Write the matrix; exit 2 on a missing or malformed report."""
     parser = argparse.ArgumentParser(prog="python -m conformance.report.matrix", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("reports", nargs="+", type=Path, help="report directories")
+    parser.add_argument("reports", nargs="*", type=Path,
+                        help="report directories (default: reports/<name> of every built-in SDK adapter)")  # fmt: skip
     parser.add_argument("--output", type=Path, required=True, help="Markdown file to write")
     args = parser.parse_args(argv)
+    if not args.reports:
+        from conformance.adapters.sdk import sdk_specs  # noqa: PLC0415
+
+        args.reports = [Path("reports") / spec.name for spec in sdk_specs()]
     try:
         reports = [load_report(d) for d in args.reports]
     except InvalidInputError as exc:

@@ -39,11 +39,18 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from conformance.adapters.protocol import AdapterInfo, AdapterKind
-from conformance.adapters.sdk import ServerSdkAdapter, collector_url, distribution_version
+from conformance.adapters.protocol import AdapterKind
+from conformance.adapters.sdk import SdkSpec, ServerSdkAdapter, collector_url
 from conformance.collector.store import Collector
 
 DISTRIBUTION = "amplitude-analytics"
+SPEC = SdkSpec(
+    name="sdk-amplitude", kind=AdapterKind.SERVER, profile="amplitude", distribution=DISTRIBUTION,
+    import_name="amplitude", pin="1.3.0", wire="amplitude",
+    capabilities=frozenset({"identify", "retries", "threads"}),
+    description="amplitude-analytics Amplitude (/2/httpapi); anonymous id = device_id.",
+)  # fmt: skip
+"""The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
 API_KEY = "identity-conformance-key"
 FLUSH_INTERVAL_MILLIS = 10_000
 FLUSH_MAX_RETRIES = 2
@@ -63,15 +70,7 @@ class AmplitudeAdapter(ServerSdkAdapter):
         )
         self.client = amplitude.Amplitude(API_KEY, config)
         logging.getLogger(amplitude.constants.LOGGER_NAME).setLevel(logging.CRITICAL)
-        self._info = AdapterInfo(
-            name="sdk-amplitude",
-            kind=AdapterKind.SERVER,
-            profile="amplitude",
-            sdk_name=DISTRIBUTION,
-            sdk_version=distribution_version(DISTRIBUTION),
-            capabilities=frozenset({"identify", "retries", "threads"}),
-            description="amplitude.Amplitude posting /2/httpapi; anonymous id = device_id.",
-        )
+        self._info = SPEC.info()
 
     def track(
         self,
@@ -113,3 +112,6 @@ class AmplitudeAdapter(ServerSdkAdapter):
 
     def _release_sdk(self) -> None:
         self.client.shutdown()  # the SDK's own: flush, then stop its workers
+
+
+ADAPTER = AmplitudeAdapter

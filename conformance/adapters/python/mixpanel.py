@@ -31,11 +31,18 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from conformance.adapters.protocol import AdapterInfo, AdapterKind
-from conformance.adapters.sdk import ServerSdkAdapter, collector_url, distribution_version
+from conformance.adapters.protocol import AdapterKind
+from conformance.adapters.sdk import SdkSpec, ServerSdkAdapter, collector_url
 from conformance.collector.store import Collector
 
 DISTRIBUTION = "mixpanel"
+SPEC = SdkSpec(
+    name="sdk-mixpanel", kind=AdapterKind.SERVER, profile="mixpanel", distribution=DISTRIBUTION,
+    import_name="mixpanel", pin="5.4.1", wire="mixpanel",
+    capabilities=frozenset({"alias", "identify"}),
+    description="mixpanel Mixpanel with a plain Consumer (/track, /engage); distinct_id = user or anonymous id.",
+)  # fmt: skip
+"""The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
 TOKEN = "identity-conformance-token"  # noqa: S105  (a dummy project token for the loopback collector)
 TIMEOUT_SECONDS = 5
 
@@ -57,15 +64,7 @@ class MixpanelAdapter(ServerSdkAdapter):
         self.url, self._http = collector_url(collector)
         self.consumer = self._consumer(self._sdk.Consumer)
         self.client = self._sdk.Mixpanel(TOKEN, consumer=self.consumer)
-        self._info = AdapterInfo(
-            name="sdk-mixpanel",
-            kind=AdapterKind.SERVER,
-            profile="mixpanel",
-            sdk_name=DISTRIBUTION,
-            sdk_version=distribution_version(DISTRIBUTION),
-            capabilities=frozenset({"alias", "identify"}),
-            description="mixpanel.Mixpanel with a plain Consumer; distinct_id = user id, else anonymous id.",
-        )
+        self._info = SPEC.info()
 
     def _consumer(self, consumer_class: Any) -> Any:
         """A plain ``Consumer`` whose four endpoint URLs are the collector's."""
@@ -105,3 +104,6 @@ class MixpanelAdapter(ServerSdkAdapter):
 
     def flush(self) -> None:
         """Nothing to do: a plain ``Consumer`` sends inside every call."""
+
+
+ADAPTER = MixpanelAdapter

@@ -29,11 +29,18 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from conformance.adapters.protocol import AdapterInfo, AdapterKind
-from conformance.adapters.sdk import ServerSdkAdapter, collector_url, distribution_version
+from conformance.adapters.protocol import AdapterKind
+from conformance.adapters.sdk import SdkSpec, ServerSdkAdapter, collector_url
 from conformance.collector.store import Collector
 
 DISTRIBUTION = "posthog"
+SPEC = SdkSpec(
+    name="sdk-posthog", kind=AdapterKind.SERVER, profile="posthog", distribution=DISTRIBUTION,
+    import_name="posthog", pin="7.91.1", wire="posthog",
+    capabilities=frozenset({"alias", "identify", "threads"}),
+    description="posthog Client in sync mode (capture v0, /batch/); distinct_id = user or anonymous id.",
+)  # fmt: skip
+"""The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
 API_KEY = "phc_identity_conformance"
 TIMEOUT_SECONDS = 5
 
@@ -55,15 +62,7 @@ class PostHogAdapter(ServerSdkAdapter):
             max_retries=1, timeout=TIMEOUT_SECONDS, capture_mode="v0",
         )  # fmt: skip
         logging.getLogger("posthog").setLevel(logging.WARNING)
-        self._info = AdapterInfo(
-            name="sdk-posthog",
-            kind=AdapterKind.SERVER,
-            profile="posthog",
-            sdk_name=DISTRIBUTION,
-            sdk_version=distribution_version(DISTRIBUTION),
-            capabilities=frozenset({"alias", "identify", "threads"}),
-            description="posthog.Posthog(sync_mode=True, debug=True); distinct_id = user id, else anonymous id.",
-        )
+        self._info = SPEC.info()
 
     def track(
         self,
@@ -94,3 +93,6 @@ class PostHogAdapter(ServerSdkAdapter):
 
     def _release_sdk(self) -> None:
         self.client.shutdown()  # the SDK's own: flush, then stop its workers
+
+
+ADAPTER = PostHogAdapter

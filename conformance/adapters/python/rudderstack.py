@@ -23,12 +23,19 @@ import importlib
 import os
 from typing import Any
 
-from conformance.adapters.protocol import AdapterInfo, AdapterKind
+from conformance.adapters.protocol import AdapterKind
 from conformance.adapters.python.segment import TIMEOUT_SECONDS, WRITE_KEY, SegmentAdapter
-from conformance.adapters.sdk import collector_url, distribution_version
+from conformance.adapters.sdk import SdkSpec, collector_url
 from conformance.collector.store import Collector
 
 DISTRIBUTION = "rudder-sdk-python"
+SPEC = SdkSpec(
+    name="sdk-rudderstack", kind=AdapterKind.SERVER, profile="rudderstack", distribution=DISTRIBUTION,
+    import_name="rudderstack", pin="2.1.9", wire="rudderstack",
+    capabilities=frozenset({"alias", "identify", "threads"}),
+    description="rudder-sdk-python Client in sync mode, gzipped /v1/batch.",
+)  # fmt: skip
+"""The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
 
 
 def _import_client() -> Any:
@@ -59,12 +66,7 @@ class RudderStackAdapter(SegmentAdapter):
         self.client = client_class(
             WRITE_KEY, host=self.url, sync_mode=True, max_retries=1, timeout=TIMEOUT_SECONDS
         )
-        self._info = AdapterInfo(
-            name="sdk-rudderstack",
-            kind=AdapterKind.SERVER,
-            profile="rudderstack",
-            sdk_name=DISTRIBUTION,
-            sdk_version=distribution_version(DISTRIBUTION),
-            capabilities=frozenset({"alias", "identify", "threads"}),
-            description="rudderstack.analytics.Client(sync_mode=True), gzip, posting to the collector.",
-        )
+        self._info = SPEC.info()
+
+
+ADAPTER = RudderStackAdapter

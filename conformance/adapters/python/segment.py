@@ -22,11 +22,18 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from conformance.adapters.protocol import AdapterInfo, AdapterKind
-from conformance.adapters.sdk import ServerSdkAdapter, collector_url, distribution_version
+from conformance.adapters.protocol import AdapterKind
+from conformance.adapters.sdk import SdkSpec, ServerSdkAdapter, collector_url
 from conformance.collector.store import Collector
 
 DISTRIBUTION = "segment-analytics-python"
+SPEC = SdkSpec(
+    name="sdk-segment", kind=AdapterKind.SERVER, profile="segment", distribution=DISTRIBUTION,
+    import_name="segment", pin="2.4.0", wire="segment",
+    capabilities=frozenset({"alias", "identify", "threads"}),
+    description="segment-analytics-python Client in sync mode, posting /v1/batch.",
+)  # fmt: skip
+"""The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
 WRITE_KEY = "identity-conformance"
 TIMEOUT_SECONDS = 5
 
@@ -42,15 +49,7 @@ class SegmentAdapter(ServerSdkAdapter):
             WRITE_KEY, host=self.url, sync_mode=True, gzip=False,
             max_retries=1, timeout=TIMEOUT_SECONDS,
         )  # fmt: skip
-        self._info = AdapterInfo(
-            name="sdk-segment",
-            kind=AdapterKind.SERVER,
-            profile="segment",
-            sdk_name=DISTRIBUTION,
-            sdk_version=distribution_version(DISTRIBUTION),
-            capabilities=frozenset({"alias", "identify", "threads"}),
-            description="segment.analytics.Client(sync_mode=True) posting to the collector.",
-        )
+        self._info = SPEC.info()
 
     def track(
         self,
@@ -78,3 +77,6 @@ class SegmentAdapter(ServerSdkAdapter):
     def flush(self) -> None:
         """``Client.flush()`` (sync mode has already delivered every call)."""
         self.client.flush()
+
+
+ADAPTER = SegmentAdapter

@@ -38,11 +38,18 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from conformance.adapters.protocol import AdapterInfo, AdapterKind
-from conformance.adapters.sdk import ServerSdkAdapter, collector_url, distribution_version
+from conformance.adapters.protocol import AdapterKind
+from conformance.adapters.sdk import SdkSpec, ServerSdkAdapter, collector_url
 from conformance.collector.store import Collector
 
 DISTRIBUTION = "snowplow-tracker"
+SPEC = SdkSpec(
+    name="sdk-snowplow", kind=AdapterKind.SERVER, profile="snowplow", distribution=DISTRIBUTION,
+    import_name="snowplow_tracker", pin="1.1.0", wire="snowplow",
+    capabilities=frozenset({"retries", "threads"}),
+    description="snowplow-tracker Tracker + Emitter(batch_size=1); self-describing events, uid/duid.",
+)  # fmt: skip
+"""The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
 NAMESPACE = "identity-conformance"
 VENDOR = "dev.identity-conformance"
 TIMEOUT_SECONDS = 5
@@ -72,15 +79,7 @@ class SnowplowAdapter(ServerSdkAdapter):
             max_retry_delay_seconds=MAX_RETRY_DELAY_SECONDS,
         )  # fmt: skip
         self.tracker = snowplow_tracker.Tracker(NAMESPACE, self.emitter)
-        self._info = AdapterInfo(
-            name="sdk-snowplow",
-            kind=AdapterKind.SERVER,
-            profile="snowplow",
-            sdk_name=DISTRIBUTION,
-            sdk_version=distribution_version(DISTRIBUTION),
-            capabilities=frozenset({"retries", "threads"}),
-            description="snowplow_tracker.Tracker + Emitter(batch_size=1); self-describing events, uid/duid.",
-        )
+        self._info = SPEC.info()
 
     def track(
         self,
@@ -117,3 +116,6 @@ class SnowplowAdapter(ServerSdkAdapter):
 
     def _buffered(self) -> int:
         return int(self.emitter.event_store.size())
+
+
+ADAPTER = SnowplowAdapter
