@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         UnknownAdapterError,
     )
     from conformance._requirements import REQUIREMENTS, Level, Requirement, get_requirement
+    from conformance._violations import ConformanceFailure, Violation
     from conformance.adapters.catalogue import available_adapters, load_adapter
     from conformance.adapters.protocol import (
         CAPABILITIES,
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from conformance.engine.expected import ExpectedFailure, load_expected_failures
     from conformance.engine.replay import replay
     from conformance.engine.run import RunSettings, render_reproducer, run
-    from conformance.machines.violations import ConformanceFailure, Violation
 
 __all__ = [
     "CAPABILITIES",
@@ -81,7 +81,7 @@ _LAZY = {
     "ClientSession": "conformance.adapters.protocol",
     "Collector": "conformance.collector.store",
     "ConformanceError": "conformance._errors",
-    "ConformanceFailure": "conformance.machines.violations",
+    "ConformanceFailure": "conformance._violations",
     "DeliveryFailedError": "conformance._errors",
     "ExpectedFailure": "conformance.engine.expected",
     "InvalidAdapterError": "conformance._errors",
@@ -94,7 +94,7 @@ _LAZY = {
     "RunSettings": "conformance.engine.run",
     "UnknownAdapterError": "conformance._errors",
     "Verdict": "conformance.engine.events",
-    "Violation": "conformance.machines.violations",
+    "Violation": "conformance._violations",
     "available_adapters": "conformance.adapters.catalogue",
     "get_requirement": "conformance._requirements",
     "load_adapter": "conformance.adapters.catalogue",

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from conformance._requirements import REQUIREMENTS, Level
+from conformance._violations import ConformanceFailure
 from conformance.adapters.protocol import AdapterFactory
 from conformance.engine.events import Verdict
 from conformance.engine.expected import ExpectedFailure
 from conformance.engine.run import RunSettings, run
-from conformance.machines.violations import ConformanceFailure
 
 
 def run_conformance(

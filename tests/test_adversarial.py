@@ -28,7 +28,7 @@ from conformance import (
 from conformance._errors import DeliveryFailedError
 from conformance.adapters.reference import ReferenceAdapter
 from conformance.engine.harness import Harness
-from conformance.machines.core import build_machines
+from conformance.machines import build_machines
 from simulator import Event, Kind, ReferenceClient, get_profile
 
 SMALL = RunSettings(max_examples=25, step_count=12)

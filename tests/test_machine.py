@@ -1,4 +1,4 @@
-"""Tests for conformance.machines.core: which requirement a difference is filed under."""
+"""Tests for conformance.machines: which requirement a difference is filed under."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from conformance import Collector, replay
 from conformance.adapters.catalogue import load_adapter
 from conformance.engine.harness import Harness
-from conformance.machines.core import ServerMachine, build_machines, step_number
+from conformance.machines import ServerMachine, build_machines, step_number
 from simulator import Event, Kind, get_profile
 
 

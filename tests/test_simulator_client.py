@@ -4,7 +4,7 @@ The property tests state the seed's client-side rules (seed/anonymous-user-id.tx
 directly against the reference SDK's wire, under every profile, for generated programs
 over several devices. The expected user of each call comes from the seed alone
 (``identify(u)`` makes ``u`` current, ``reset`` makes nobody current, reopening keeps
-the stored user), never from the client's own report or from conformance.machines.core.
+the stored user), never from the client's own report or from conformance.machines.
 """
 
 from __future__ import annotations

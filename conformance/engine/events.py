@@ -7,8 +7,8 @@ from typing import Any, Protocol
 
 import attrs
 
+from conformance._violations import Violation
 from conformance.adapters.protocol import AdapterInfo
-from conformance.machines.violations import Violation
 
 
 class Verdict(str, enum.Enum):

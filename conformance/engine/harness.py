@@ -25,9 +25,9 @@ from conformance._errors import (
     RunInterruptedError,
     StepTimeoutError,
 )
+from conformance._violations import Violation
 from conformance.adapters.protocol import Adapter, AdapterInfo
 from conformance.collector.store import Collector
-from conformance.machines.violations import Violation
 from simulator import Profile
 
 T = TypeVar("T")

@@ -9,13 +9,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from conformance._errors import InvalidInputError, describe
+from conformance._violations import ConformanceFailure, Violation
 from conformance.adapters.catalogue import load_adapter
 from conformance.adapters.protocol import AdapterFactory
 from conformance.collector.store import Collector
 from conformance.engine.harness import Harness
 from conformance.engine.run import check_adapter
-from conformance.machines.core import build_machines
-from conformance.machines.violations import ConformanceFailure, Violation
+from conformance.machines import build_machines
 from simulator import get_profile
 
 

@@ -25,6 +25,7 @@ from conformance._errors import (
     describe,
 )
 from conformance._requirements import REQUIREMENTS, Level
+from conformance._violations import ConformanceFailure, Violation
 from conformance.adapters.protocol import CAPABILITIES, Adapter, AdapterFactory, AdapterInfo
 from conformance.collector.store import Collector
 from conformance.engine.events import (
@@ -40,8 +41,7 @@ from conformance.engine.events import (
 )
 from conformance.engine.expected import ExpectedFailure
 from conformance.engine.harness import Harness, call_with_timeout
-from conformance.machines.core import build_machines, requirement_applies, run_machine
-from conformance.machines.violations import ConformanceFailure, Violation
+from conformance.machines import build_machines, requirement_applies, run_machine
 from simulator import get_profile
 
 if TYPE_CHECKING:

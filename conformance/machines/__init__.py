@@ -1,1 +1,114 @@
-"""The Hypothesis state machines, their input strategies and the structured violations they raise."""
+"""The Hypothesis state machines, their input strategies and the structured violations they raise.
+
+``build_machines`` gives the machine classes that apply to an adapter (client and/or
+server, with only the rules its capabilities allow); ``run_machine`` runs one under
+Hypothesis. Layout: ``base.py`` (drawn rules, trace, flush window, delivery checks),
+``client.py``/``server.py`` (rules), ``client_checks.py``/``server_checks.py`` (each
+family's ledger and checks), ``strategies.py`` (input pools).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+import hypothesis
+from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
+
+from conformance.engine.harness import Harness
+from conformance.machines import strategies as gen
+from conformance.machines.base import (
+    EXAMPLE_STRIDE,
+    PROBE_EVENT,
+    BaseMachine,
+    drawn_rule,
+    step_number,
+)
+from conformance.machines.client import ClientMachine
+from conformance.machines.server import ServerMachine
+from simulator import IdentifyEmits
+
+__all__ = [
+    "EXAMPLE_STRIDE", "PROBE_EVENT", "BaseMachine", "ClientMachine", "ServerMachine",
+    "build_machines", "drawn_rule", "requirement_applies", "run_machine", "step_number",
+]  # fmt: skip
+
+
+def build_machines(harness: Harness) -> list[type[BaseMachine]]:
+    """The machine classes that apply to the harness's adapter, with only its capable rules."""
+    info = harness.info
+    caps = info.capabilities
+    machines: list[type[BaseMachine]] = []
+    if info.kind.client:
+        ns: dict[str, Any] = {"harness": harness}
+        if "reset" in caps:
+            ns["reset"] = drawn_rule(device=gen.DEVICE_POOL)(ClientMachine._reset)  # noqa: SLF001
+        if "persistence" in caps:
+            ns["reopen"] = drawn_rule(device=gen.DEVICE_POOL)(ClientMachine._reopen)  # noqa: SLF001
+        if "alias" in caps and harness.profile.alias_supported:
+            ns["alias"] = drawn_rule(device=gen.DEVICE_POOL, new_id=gen.USER_POOL)(ClientMachine._alias)  # noqa: SLF001
+        if "retries" in caps:
+            ns["lose_next_delivery_ack"] = rule()(ClientMachine._lose_ack)  # noqa: SLF001
+        machines.append(type("ClientMachine", (ClientMachine,), ns))
+    if info.kind.server:
+        ns = {"harness": harness}
+        if "identify" in caps:
+            ns["identify"] = drawn_rule(user_id=gen.USER_OR_NONE_POOL,
+                                        anonymous_id=gen.ANONYMOUS_ID_OR_NONE_POOL,
+                                        traits=gen.TRAIT_POOL)(ServerMachine._identify)  # noqa: SLF001
+        if "threads" in caps:
+            ns["concurrent_calls"] = drawn_rule(count=gen.THREAD_COUNT_POOL)(ServerMachine._threads)  # noqa: SLF001
+        if "retries" in caps:
+            ns["lose_next_delivery_ack"] = rule()(ServerMachine._lose_ack)  # noqa: SLF001
+        machines.append(type("ServerMachine", (ServerMachine,), ns))
+    return machines
+
+
+def run_machine(
+    machine: type[RuleBasedStateMachine], settings: hypothesis.settings, seed: int | None = None
+) -> None:
+    """Run one machine class under Hypothesis with ``settings`` (and ``seed``, if given).
+
+    Hypothesis gets a factory function rather than the class: on every run it digests
+    the source of what it is given (for its database key and derandomized seed), and
+    finding a class's source means parsing its whole module, which cost as much as a
+    short run's steps. The factory's source is one line.
+    """
+
+    def new_machine() -> RuleBasedStateMachine:
+        return machine()
+
+    factory: Callable[[], RuleBasedStateMachine] = new_machine
+    if seed is not None:
+        factory = hypothesis.seed(seed)(factory)
+    # Hypothesis only ever calls it (``state_machine_factory()``) when settings are given,
+    # although newer releases annotate the parameter as the class.
+    machine_factory = cast("type[RuleBasedStateMachine]", factory)
+    run_state_machine_as_test(machine_factory, settings=settings)  # type: ignore[no-untyped-call, unused-ignore]
+
+
+def requirement_applies(  # noqa: PLR0911  (one reason per early return)
+    requirement_id: str, capability: str | None, harness: Harness
+) -> str | None:
+    """``None`` if the requirement applies to the adapter, else the reason it is skipped."""
+    info = harness.info
+    scope = requirement_id.split(".", 1)[0]
+    if scope == "client" and not info.kind.client:
+        return f"adapter {info.name!r} is a {info.kind.value} SDK"
+    if scope == "server" and not info.kind.server:
+        return f"adapter {info.name!r} is a {info.kind.value} SDK"
+    if capability is not None and capability not in info.capabilities:
+        return f"adapter {info.name!r} does not declare capability {capability!r}"
+    profile = harness.profile
+    if requirement_id == "client.alias.names-both-ids" and not profile.alias_supported:
+        return f"profile {profile.name!r} has no alias"
+    if requirement_id == "client.anonymous-id.rotates-on-reset" and not profile.reset_rotates_anonymous_id:
+        return f"profile {profile.name!r} keeps the anonymous id on reset"
+    if (requirement_id == "client.reset.forgets-traits"
+            and profile.identify_emits is IdentifyEmits.NEVER):
+        return f"profile {profile.name!r} puts no traits on client events"
+    if requirement_id == "delivery.order.per-client" and not info.kind.client:
+        return "per-client order is a client-SDK rule"
+    if requirement_id == "delivery.order.per-client" and not profile.ordered_delivery:
+        return f"profile {profile.name!r} does not promise order"
+    return None

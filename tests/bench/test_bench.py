@@ -42,7 +42,7 @@ from hypothesis.stateful import (
 from conformance import Collector
 from conformance.adapters.reference import ReferenceAdapter
 from conformance.engine.harness import Harness
-from conformance.machines.core import build_machines, run_machine
+from conformance.machines import build_machines, run_machine
 from simulator import ReferenceSDK, get_profile
 from simulator._outbox import snapshot
 

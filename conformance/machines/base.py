@@ -1,0 +1,330 @@
+"""What every machine shares: drawn rules, the trace, the flush window and the delivery checks.
+
+Each rule applies one operation to the model (a reference SDK with the adapter's
+profile) and to the SDK. Nothing is compared until a flush: then what reached the
+collector is matched to the calls that produced it (by a step number the suite puts in
+every event name and identify trait set) and every difference becomes a
+:class:`~conformance.Violation` under the requirement it breaks. The delivery checks
+(exactly once, message ids, lateness) live here because every machine runs them at each
+flush; each family's own checks are in ``client_checks.py`` and ``server_checks.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from hypothesis.stateful import RuleBasedStateMachine, rule
+
+from conformance._errors import AdapterFailedError
+from conformance._violations import ConformanceFailure, Violation
+from conformance.engine.harness import Harness
+from conformance.machines import strategies as gen
+from simulator import (
+    Event,
+    Kind,
+    ReferenceSDK,
+    snapshot_value,
+)
+
+Step = dict[str, Any]
+PROBE_EVENT = "closing probe"
+"""The event teardown tracks on every open client, to observe its final identity."""
+EXAMPLE_STRIDE = 100_000
+"""Markers are example * stride + step; steps per example stay far below the stride."""
+
+
+def step_number(event: Event) -> int | None:
+    """The suite's step number carried by an event (event name suffix or identify trait)."""
+    name = event.name
+    if name and event.kind is _TRACK:
+        _, marker, tail = name.rpartition(_MARKER)
+        if marker:
+            return int(tail) if tail.isdecimal() else None
+    traits = event.traits
+    number = traits.get(_TRAIT_MARKER) if traits else None
+    return number if type(number) is int else None
+
+
+_TRACK, _MARKER, _TRAIT_MARKER = Kind.TRACK, gen.MARKER, gen.TRAIT_MARKER  # read per event
+
+
+RuleBody = Callable[..., None]
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+"""Argument types a trace can keep as they are: nothing can change them later."""
+
+
+@attrs.frozen
+class _PoolText:
+    """A trace argument kept as the JSON text it was decoded from."""
+
+    text: str
+
+
+def drawn_rule(**pools: tuple[str, ...]) -> Callable[[RuleBody], RuleBody]:
+    """Make ``body`` a rule whose keyword arguments come from one draw (``gen.Calls``).
+
+    The rule Hypothesis sees takes that draw as ``call``; ``body`` stays reachable as the
+    rule's ``body`` attribute, so a trace replays with the keyword arguments it recorded.
+    """
+    calls = gen.Calls(pools)
+
+    def decorate(body: RuleBody) -> RuleBody:
+        def step(self: BaseMachine, call: int) -> None:
+            arguments, self.sources = calls.decode_with_sources(call)
+            try:
+                body(self, **arguments)
+            finally:
+                self.sources = {}  # the ids are only valid while ``arguments`` lives
+
+        step.__name__, step.__qualname__, step.__doc__ = body.__name__, body.__qualname__, body.__doc__
+        step.body = body  # type: ignore[attr-defined]  # read by replay()
+        step.calls = calls  # type: ignore[attr-defined]  # what the drawn index decodes with
+        return rule(call=calls.indexes)(step)
+
+    return decorate
+
+
+class BaseMachine(RuleBasedStateMachine):
+    """What both machines share: the harness, the trace, the flush window and delivery checks."""
+
+    harness: Harness
+    machine_name = "base"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.h = self.harness
+        if self.h.dirty:  # the last example ended mid-way: what its SDK calls queued is stale
+            self.h.call("flush() (after an example that ended with an error)", self.h.adapter.flush)
+            self.h.collector.disarm()
+            self.h.collector.drain()
+        self.h.current, self.h.dirty = self, True
+        self.prefix = self.h.new_example()
+        self.example = self.h.examples
+        self.model = ReferenceSDK(profile=self.h.profile, seed=self.h.examples)
+        self.trace: list[Step] = []
+        self.sources: dict[int, str] = {}
+        """JSON texts of the current drawn step's fresh arguments, by id (see ``_record``)."""
+        self.seq = 0
+        self.violations: list[Violation] = []
+        self.expected_seqs: list[int] = []
+        self.window_calls: dict[int, Step] = {}
+        self.fault_armed = False
+        self.message_ids: dict[str, int] = {}
+        self.history_expected: list[Event] = []
+        self.history_observed: list[tuple[int, Event]] = []
+        self._arrival: dict[int, int] = {}
+
+    # -- bookkeeping ---------------------------------------------------------------------
+    def _record(self, rule_name: str, **args: Any) -> int:
+        self.seq += 1
+        # As called: an SDK that mutates what it is given must not rewrite the trace. A
+        # value decoded from a pool in this step is kept as its JSON text; others are copied.
+        self.trace.append({"rule": rule_name, "args": {
+            name: value if type(value) in _PLAIN else self._as_called(value)
+            for name, value in args.items()
+        }})  # fmt: skip
+        self.h.count_rule(rule_name)
+        return self.seq
+
+    def _as_called(self, value: Any) -> Any:
+        text = self.sources.get(id(value))
+        return snapshot_value(value) if text is None else _PoolText(text)
+
+    def _trace_as_called(self) -> list[Step]:
+        """The trace with every argument as a plain value."""
+        return [
+            {"rule": step["rule"], "args": {
+                name: json.loads(value.text) if type(value) is _PoolText else value
+                for name, value in step["args"].items()
+            }}  # fmt: skip
+            for step in self.trace
+        ]
+
+    def mark(self, seq: int) -> int:
+        """The wire marker of step ``seq``: unique across the run's examples.
+
+        A late delivery from an earlier example then cannot pass for a call of this one.
+        """
+        return self.example * EXAMPLE_STRIDE + seq
+
+    def seq_of(self, marker: int | None) -> int | None:
+        """The step number of a marker of this example, else ``None``."""
+        if marker is None or marker // EXAMPLE_STRIDE != self.example:
+            return None
+        return marker % EXAMPLE_STRIDE
+
+    def _model_call(self, seq: int, fn: Callable[..., Any], *args: Any) -> None:
+        before = len(self.model.outbox.pending)
+        fn(*args)
+        self.expected_seqs.extend([seq] * (len(self.model.outbox.pending) - before))
+
+    def _violate(self, requirement: str, message: str, expected: Any = None, observed: Any = None,
+                 step: int | None = None) -> None:  # fmt: skip
+        violation = Violation(requirement, message, expected, observed, step)
+        self.h.found.setdefault(violation.dedup_key, violation)
+        if requirement not in self.h.ignore:
+            self.violations.append(violation)
+
+    def _check(self, requirement: str) -> None:
+        self.h.checks[requirement] += 1
+
+    def _raise_if_violated(self) -> None:
+        if self.violations:
+            if self.h.first_failure_example is None:
+                self.h.first_failure_example = self.h.examples
+            self.h.note_failing_example()
+            self.h.last_failing_trace = self._trace_as_called()
+            self.h.last_failing_machine = self.machine_name
+            found, self.violations = self.violations, []
+            raise ConformanceFailure(found)
+
+    # -- flushing and matching -----------------------------------------------------------
+    def _flush_and_check(self) -> None:
+        fault = self.fault_armed
+        try:
+            self.h.call("flush()", self.h.adapter.flush)
+        except AdapterFailedError:
+            if not fault:
+                raise
+            # The SDK reported the refused delivery as failed: allowed by the contract.
+        on_time = self.h.collector.pending()
+        if fault:
+            self.h.collector.disarm()
+            self.fault_armed = False
+        expected = self.model.flush()
+        seqs, self.expected_seqs = self.expected_seqs, []
+        observed = self.h.collector.drain()
+        for event in observed[on_time:]:
+            self._violate("delivery.exactly-once",
+                          "an event arrived after flush() had returned (flush must return only "
+                          "once everything accepted was delivered)",
+                          expected="delivered before flush() returns", observed=event,
+                          step=self.seq_of(step_number(event)))  # fmt: skip
+        self._check_window(list(zip(seqs, expected, strict=True)), observed, fault=fault)
+        self.window_calls = {}
+        self._raise_if_violated()
+
+    def _match(self, expected: list[tuple[int, Event]], observed: list[Event]
+               ) -> tuple[list[tuple[int, Event, list[Event]]], list[Event]]:  # fmt: skip
+        """Pair each expected event with the observed copies of it; return the leftovers."""
+        by_step: dict[tuple[int, Kind], list[Event]] = {}
+        unmarked: dict[Kind, list[Event]] = {}
+        for event in observed:
+            number = step_number(event)
+            if number is None:
+                unmarked.setdefault(event.kind, []).append(event)
+            else:
+                by_step.setdefault((number, event.kind), []).append(event)
+        pairs = []
+        for seq, event in expected:
+            number = step_number(event)
+            if number is not None:
+                copies = by_step.pop((number, event.kind), [])
+            else:
+                pool = unmarked.get(event.kind, [])
+                copies = [pool.pop(0)] if pool else []
+                message_id = copies[0].message_id if copies else None
+                if message_id is not None:  # resent copies of the same message: the same call
+                    copies += [e for e in pool if e.message_id == message_id]
+                    pool[:] = [e for e in pool if e.message_id != message_id]
+            pairs.append((seq, event, copies))
+        leftovers = [e for copies in by_step.values() for e in copies]
+        leftovers += [e for pool in unmarked.values() for e in pool]
+        return pairs, leftovers
+
+    def _check_window(self, expected: list[tuple[int, Event]], observed: list[Event], *,
+                      fault: bool) -> None:  # fmt: skip
+        pairs, leftovers = self._match(expected, observed)
+        self._arrival = {id(event): i for i, event in enumerate(observed)}
+        if expected or observed:
+            self._check("delivery.exactly-once")
+        for event in leftovers:
+            self._unexpected(event)
+        for seq, want, copies in pairs:
+            if not copies:
+                self._missing(seq, want)
+                continue
+            if len(copies) > 1:
+                self._duplicates(seq, copies, fault=fault)
+            got = copies[0]
+            self._check_message_id(seq, got)
+            self.history_expected.append(want)
+            self.history_observed.append((seq, got))
+            self.compare(seq, want, got)
+        if any(copies for _, _, copies in pairs):  # else the history is as the last check saw it
+            self.after_window(pairs)
+
+    def _duplicates(self, seq: int, copies: list[Event], *, fault: bool) -> None:
+        """More than one copy of a call's event: only a retry after a fault, with one id, is fine."""
+        ids = sorted({str(c.message_id) for c in copies})
+        if fault:
+            self._check("delivery.retry.same-message-id")
+            if len(ids) == 1 and copies[0].message_id is not None:
+                return  # a resend of one message: counted once downstream
+            self._violate("delivery.retry.same-message-id",
+                          f"step {seq}'s event was resent {len(copies)} times "
+                          + ("without a message id" if ids == ["None"] else f"with {len(ids)} different message ids"),
+                          expected="one message id on every copy", observed=ids, step=seq)  # fmt: skip
+            return
+        if len(ids) == 1 and copies[0].message_id is not None:
+            return  # one message sent again (a retry of its own): counted once downstream
+        self._violate("delivery.exactly-once",
+                      f"step {seq}'s event arrived {len(copies)} times (message ids: {', '.join(ids)})",
+                      expected=1, observed=len(copies), step=seq)  # fmt: skip
+
+    def _check_message_id(self, seq: int, event: Event) -> None:
+        if self.message_ids or event.message_id is None:  # a second event, or none at all
+            self._check("delivery.message-id.unique")
+        if event.message_id is None:
+            self._violate("delivery.message-id.unique",
+                          f"the {event.kind.value} event of step {seq} carried no message id, so "
+                          "a resent copy cannot be told from a second call",
+                          expected="a message id", observed=None, step=seq)  # fmt: skip
+            return
+        owner = self.message_ids.setdefault(event.message_id, seq)
+        if owner != seq:
+            self._violate("delivery.message-id.unique",
+                          f"steps {owner} and {seq} sent events with the same message id",
+                          expected="distinct ids", observed=event.message_id, step=seq)
+
+    def _missing(self, seq: int, want: Event) -> None:
+        self._violate("delivery.exactly-once",
+                      f"the {want.kind.value} event of step {seq} never arrived after flush",
+                      expected=want, observed=None, step=seq)
+
+    def _unexpected(self, event: Event) -> None:
+        marker = step_number(event)
+        if marker is not None and self.seq_of(marker) is None:
+            self._violate("delivery.exactly-once",
+                          "an event of an earlier example arrived late, after its flush had returned",
+                          expected=None, observed=event)
+            return
+        self._violate("delivery.exactly-once",
+                      "an event arrived that no call produced",
+                      expected=None, observed=event, step=self.seq_of(marker))
+
+    # -- hooks for the concrete machines ---------------------------------------------------
+    def compare(self, seq: int, want: Event, got: Event) -> None:
+        """Compare one expected event with the observed one."""
+        raise NotImplementedError
+
+    def after_window(self, pairs: list[tuple[int, Event, list[Event]]]) -> None:
+        """Checks over the whole history, after each flush."""
+        del pairs
+
+    # -- shared rules --------------------------------------------------------------------------
+    @rule()
+    def flush(self) -> None:
+        """Flush the SDK and compare everything that arrived with the model."""
+        self._record("flush")
+        self._flush_and_check()
+
+    def teardown(self) -> None:
+        """Flush what is left and check it; then release the example's clients."""
+        self._flush_and_check()
+        self.h.dirty = False
+
+

@@ -1,0 +1,129 @@
+"""The server machine: stateless calls with user id only, anonymous id only, both, and neither."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from conformance._errors import AdapterFailedError, StepTimeoutError
+from conformance.machines import strategies as gen
+from conformance.machines.base import drawn_rule
+from conformance.machines.server_checks import ServerChecks
+from simulator import snapshot
+
+
+class ServerMachine(ServerChecks):
+    """Stateless server calls: user id only, anonymous id only, both, and neither."""
+
+    machine_name = "server"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shared: dict[str, Any] = {"plan": "free", "items": [1]}
+
+    @drawn_rule(user_id=gen.USER_OR_NONE_POOL, anonymous_id=gen.ANONYMOUS_ID_OR_NONE_POOL,
+                name=gen.NAME_POOL, properties=gen.PROPERTY_POOL)  # fmt: skip
+    def track(self, name: str, properties: dict[str, Any], user_id: str | None,
+              anonymous_id: str | None) -> None:  # fmt: skip
+        """Server track with this call's ids (at least one; a rule of its own covers neither)."""
+        if user_id is None and anonymous_id is None:
+            anonymous_id = gen.ANONYMOUS_IDS[0]
+        seq = self._record("track", name=name, properties=properties, user_id=user_id,
+                           anonymous_id=anonymous_id)  # fmt: skip
+        self._server_track(seq, name, properties, user_id, anonymous_id)
+
+    def _server_track(self, seq: int, name: str, properties: dict[str, Any],
+                      user_id: str | None, anonymous_id: str | None) -> None:  # fmt: skip
+        marked = f"{name}{gen.MARKER}{self.mark(seq)}"
+        before = dict(snapshot(properties))  # read-only from here on: shared by both uses
+        self.first_call = min(self.first_call, seq)
+        self.calls[seq] = {"kind": "track", "properties": before, **self._ids(user_id, anonymous_id)}
+        self._model_call(seq, lambda: self.model.server.track(
+            marked, properties, user_id=user_id, anonymous_id=anonymous_id))
+        self.h.call("track()", self.h.adapter.track, marked, properties, user_id=user_id,
+                    anonymous_id=anonymous_id)  # fmt: skip
+        self._check("server.arguments.not-retained")
+        if properties != before:
+            self._violate("server.arguments.not-retained",
+                          f"track (step {seq}) changed the properties dict the caller passed",
+                          expected=before, observed=dict(snapshot(properties)), step=seq)
+
+    @drawn_rule(user_id=gen.USER_OR_NONE_POOL, anonymous_id=gen.ANONYMOUS_ID_POOL,
+                name=gen.NAME_POOL, key=gen.KEY_POOL, value=gen.VALUE_POOL)  # fmt: skip
+    def track_reused_object(self, name: str, key: str, value: Any, user_id: str | None,
+                            anonymous_id: str) -> None:  # fmt: skip
+        """Track with one properties dict the caller keeps reusing and changing."""
+        seq = self._record("track_reused_object", name=name, key=key, value=value,
+                           user_id=user_id, anonymous_id=anonymous_id)  # fmt: skip
+        self._server_track(seq, name, self.shared, user_id, anonymous_id)
+        self.shared[key] = value
+        nested = self.shared.get("items")
+        if isinstance(nested, list):
+            nested.append(seq)
+
+    def _identify(self, user_id: str | None, anonymous_id: str | None,
+                 traits: dict[str, Any]) -> None:  # fmt: skip
+        """Server identify; it must change nothing for later calls."""
+        if user_id is None and anonymous_id is None:
+            user_id = gen.USERS[0]
+        seq = self._record("identify", user_id=user_id, anonymous_id=anonymous_id, traits=traits)
+        marked = {**traits, gen.TRAIT_MARKER: self.mark(seq)}
+        self.first_call, self.first_identify = min(self.first_call, seq), min(self.first_identify, seq)
+        self.calls[seq] = {"kind": "identify", "traits": dict(traits),
+                           **self._ids(user_id, anonymous_id)}  # fmt: skip
+        self._model_call(seq, lambda: self.model.server.identify(
+            user_id, marked, anonymous_id=anonymous_id))
+        self.h.call("identify()", self.h.adapter.identify, user_id=user_id,
+                    anonymous_id=anonymous_id, traits=marked)  # fmt: skip
+
+    @drawn_rule(name=gen.NAME_POOL)
+    def track_without_ids(self, name: str) -> None:
+        """A call with neither id must be refused with an error, and nothing sent."""
+        seq = self._record("track_without_ids", name=name)
+        self._check("server.ids.at-least-one")
+        self.window_calls[seq] = {"refused": True}
+        refusal = self.h.attempt("track() without ids", self.h.adapter.track,
+                                 f"{name}{gen.MARKER}{self.mark(seq)}", {}, user_id=None,
+                                 anonymous_id=None)  # fmt: skip
+        if refusal is not None:
+            return
+        self._violate("server.ids.at-least-one",
+                      f"track with neither user id nor anonymous id (step {seq}) was accepted",
+                      expected="an exception", observed="returned normally", step=seq)
+
+    def _threads(self, count: int) -> None:
+        self._record("concurrent_calls", count=count)
+        calls = []
+        for i in range(count):
+            self.seq += 1
+            self.threaded.add(self.seq)
+            calls.append((self.seq, f"u-thread-{i}", f"anon-thread-{i}"))
+        self.first_call = min(self.first_call, calls[0][0]) if calls else self.first_call
+        for sub, user, anon in calls:
+            self.calls[sub] = {"kind": "track", "properties": {"thread": sub},
+                               **self._ids(user, anon)}  # fmt: skip
+            self._model_call(sub, lambda sub=sub, user=user, anon=anon: self.model.server.track(
+                f"threaded{gen.MARKER}{self.mark(sub)}", {"thread": sub}, user_id=user, anonymous_id=anon))
+        def job(sub: int, user: str, anon: str) -> Callable[[], None]:
+            def call() -> None:
+                self.h.adapter.track(f"threaded{gen.MARKER}{self.mark(sub)}", {"thread": sub},
+                                     user_id=user, anonymous_id=anon)  # fmt: skip
+
+            return call
+
+        # The workers start the calls together, at one barrier.
+        errors = self.h.workers.run([job(*c) for c in calls], self.h.step_timeout)
+        self._check("server.threads.isolated")
+        if errors is None:
+            msg = (f"concurrent track calls (step {self.seq}) did not return within "
+                   f"{self.h.step_timeout:g} s (per-step timeout)")  # fmt: skip
+            self.h.last_adapter_error = self.h.last_adapter_error or msg
+            raise StepTimeoutError(msg)
+        if errors:
+            msg = f"concurrent track calls failed: {errors[0]!r}"
+            raise AdapterFailedError(msg)
+
+    def _lose_ack(self) -> None:
+        self._record("lose_next_delivery_ack")
+        self.h.collector.fail_next(1)
+        self.fault_armed = True

@@ -1,0 +1,139 @@
+"""The server machine's checks: each call's ids exactly as given, nothing carried over.
+
+A server SDK keeps no identity, so every event must carry exactly the ids of its own call;
+a difference is classified by where the foreign ids came from (an earlier call, an earlier
+identify, another thread). After each flush the history is resolved downstream.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from conformance.machines import strategies as gen
+from conformance.machines.base import EXAMPLE_STRIDE, BaseMachine, step_number
+from simulator import Event, IdModel, Link, Person, resolve
+
+
+class ServerChecks(BaseMachine):
+    """The ledger of a server example (calls by step) and the checks over it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: dict[int, dict[str, Any]] = {}
+        self.threaded: set[int] = set()
+        self.dual_observed: list[Event] = []
+        """``history_observed``'s events with their anonymous key in ``anonymous_id``."""
+        self.first_call = self.first_identify = EXAMPLE_STRIDE
+        """Steps of the example's first call and first identify (situations of two rules)."""
+
+    def _ids(self, user_id: str | None, anonymous_id: str | None) -> dict[str, str | None]:
+        return {"user_id": user_id, "anonymous_id": anonymous_id}
+
+    def compare(self, seq: int, want: Event, got: Event) -> None:
+        """Ids exactly as given; payload exactly as at the call."""
+        self._check("server.ids.exactly-as-given")
+        # Situational rules count only when their situation happened before this call.
+        if self.first_call < seq:
+            self._check("server.state.no-carry-over")
+        if self.first_identify < seq:
+            self._check("server.state.identify-changes-nothing")
+        threaded = seq in self.threaded
+        if self._ids_differ(want, got):
+            requirement = self._classify_ids(seq, got)
+            foreign = set(_wire_ids(got).values()) - {want.user_id, want.anonymous_id}
+            if threaded and foreign:
+                requirement = "server.threads.isolated"
+            self._violate(requirement, f"the {want.kind.value} event of step {seq} carried other ids",
+                          expected={"user_id": want.user_id, "anonymous_id": want.anonymous_id},
+                          observed=_wire_ids(got), step=seq)
+        payload_want = (dict(want.properties), {k: v for k, v in want.traits.items()
+                                                if k != gen.TRAIT_MARKER})
+        payload_got = (dict(got.properties), {k: v for k, v in got.traits.items()
+                                              if k != gen.TRAIT_MARKER})
+        if payload_want != payload_got:
+            requirement = "server.arguments.not-retained"
+            earlier = [c for s, c in self.calls.items() if s < seq]
+            got_keys = set(payload_got[0]) | set(payload_got[1])
+            want_keys = set(payload_want[0]) | set(payload_want[1])
+            others = {s for s in self.threaded if s != seq}
+            if threaded and payload_got[0].get("thread") in others:
+                requirement = "server.threads.isolated"
+            elif any(set(c.get("traits", {})) & (got_keys - want_keys) for c in earlier) or (any(set(c.get("properties", {})) & (got_keys - want_keys) for c in earlier
+                     if c.get("properties") is not None) and not self._was_shared(seq)):
+                requirement = "server.state.no-carry-over"
+            self._violate(requirement, f"the event of step {seq} carried another payload",
+                          expected=payload_want, observed=payload_got, step=seq)
+
+    def _was_shared(self, seq: int) -> bool:
+        return any(step["rule"] == "track_reused_object" for step in self.trace[seq - 1:seq])
+
+    def _same_person(self, want: Person, got: Person) -> bool:
+        """One-id wire models cannot tell a user id from an anonymous one: compare the id."""
+        if self.h.profile.id_model is IdModel.DUAL:
+            return want.user_id == got.user_id
+        return (want.user_id or want.anonymous_key) == (got.user_id or got.anonymous_key)
+
+    def _ids_differ(self, want: Event, got: Event) -> bool:
+        """Dual-id SDKs must put each id in its own field; one-id models must carry the same set."""
+        if self.h.profile.id_model is IdModel.DUAL:
+            return (want.user_id, want.anonymous_id) != (got.user_id, got.anonymous_id)
+        return {want.user_id, want.anonymous_id} - {None} != set(_wire_ids(got).values())
+
+    def _classify_ids(self, seq: int, got: Event) -> str:
+        earlier = sorted((s, c) for s, c in self.calls.items() if s < seq)
+        observed = set(_wire_ids(got).values())
+        for _, call in reversed(earlier):
+            if observed & {call["user_id"], call["anonymous_id"]} - set(self._ids_of(seq)):
+                if call["kind"] == "identify":
+                    return "server.state.identify-changes-nothing"
+                return "server.state.no-carry-over"
+        return "server.ids.exactly-as-given"
+
+    def _ids_of(self, seq: int) -> tuple[str | None, str | None]:
+        call = self.calls.get(seq, {})
+        return call.get("user_id"), call.get("anonymous_id")
+
+    def _unexpected(self, event: Event) -> None:
+        number = self.seq_of(step_number(event))
+        if number is not None and self.window_calls.get(number, {}).get("refused"):
+            self._violate("server.ids.at-least-one",
+                          f"the call without ids (step {number}) still sent an event",
+                          expected=None, observed=event, step=number)
+            return
+        super()._unexpected(event)
+
+    def after_window(self, pairs: list[tuple[int, Event, list[Event]]]) -> None:
+        """Both ids on one call link them downstream."""
+        del pairs
+        ordered = sorted(range(len(self.history_observed)), key=lambda i: self.history_observed[i][0])
+        # Server SDKs put the ids of one call on one event: whatever fields the id model uses,
+        # the event links its user to its anonymous key (anonymous, device or distinct id).
+        expected = resolve([self.history_expected[i] for i in ordered], Link.BOTH_IDS)
+        for _, event in self.history_observed[len(self.dual_observed):]:
+            self.dual_observed.append(_dual(event))  # once per event, not once per flush
+        observed = resolve([self.dual_observed[i] for i in ordered], Link.BOTH_IDS)
+        for k, i in enumerate(ordered):
+            seq = self.history_observed[i][0]
+            if self._ids_of(seq)[0] is not None or expected[k].user_id is None:
+                continue  # only anonymous calls that a later call links are this rule's
+            self._check("server.ids.both-link")
+            if not self._same_person(expected[k], observed[k]):
+                self._violate("server.ids.both-link",
+                              f"downstream, the event of step {seq} resolves to {observed[k]} "
+                              f"instead of {expected[k]}",
+                              expected=str(expected[k]), observed=str(observed[k]), step=seq)
+
+
+def _dual(event: Event) -> Event:
+    """The event with its anonymous key in ``anonymous_id``, whatever field carried it."""
+    key = event.anonymous_key
+    return event if key == event.anonymous_id else attrs.evolve(event, anonymous_id=key)
+
+
+def _wire_ids(event: Event) -> dict[str, str]:
+    """Every id field an event carries on the wire."""
+    fields = {"user_id": event.user_id, "anonymous_id": event.anonymous_id,
+              "distinct_id": event.distinct_id, "device_id": event.device_id}  # fmt: skip
+    return {k: v for k, v in fields.items() if v is not None}
