@@ -139,7 +139,12 @@ def test_sigterm_is_forwarded_to_the_child_and_the_run_has_no_verdict(tmp_path: 
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
     try:
         assert proc.stdout is not None
-        assert proc.stdout.readline().startswith("identity-conformance: adapter")  # the run started
+        first: list[str] = []  # read the first line without ever blocking the test run
+        reader = threading.Thread(target=lambda: first.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        reader.join(30)
+        assert first, "the run printed nothing within 30 s (is its output buffered?)"
+        assert first[0].startswith("identity-conformance: adapter")  # the run started
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     finally:

@@ -207,14 +207,14 @@ class ConsoleWriter:
         if isinstance(event, RunStarted):
             settings = ", ".join(f"{k}={v}" for k, v in event.settings.items())
             print(f"identity-conformance: adapter {event.info.name!r} ({event.info.sdk_name} "
-                  f"{event.info.sdk_version}), profile {event.profile!r}, {settings}", file=out)
+                  f"{event.info.sdk_version}), profile {event.profile!r}, {settings}", file=out, flush=True)
         elif isinstance(event, ProgressReported):
-            print(f"  ... {event.machine}: {event.steps} steps, {event.examples} examples", file=out)
+            print(f"  ... {event.machine}: {event.steps} steps, {event.examples} examples", file=out, flush=True)
         elif isinstance(event, ViolationFound):
             found = sorted({v.requirement for v in event.violations})
-            print(f"  found in the {event.machine} machine: {', '.join(found)}", file=out)
+            print(f"  found in the {event.machine} machine: {', '.join(found)}", file=out, flush=True)
         elif isinstance(event, AdapterErrored):
-            print(f"  ERROR in the {event.machine} machine: {event.message}", file=out)
+            print(f"  ERROR in the {event.machine} machine: {event.message}", file=out, flush=True)
         elif isinstance(event, RunFinished):
             self._table(event)
 
@@ -234,6 +234,7 @@ class ConsoleWriter:
         failing = [r for r in event.results if r.verdict in (Verdict.FAIL, Verdict.ERROR) and r.reproducer]
         if failing:
             print(f"\nReproducer for {failing[0].requirement}:\n{failing[0].reproducer}", file=out)
+        out.flush()
 
     def shutdown(self) -> None:
         """Flush the stream."""
