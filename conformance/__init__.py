@@ -34,7 +34,9 @@ if TYPE_CHECKING:
     from conformance.engine.events import RequirementResult, RunFinished, Verdict
     from conformance.engine.expected import ExpectedFailure, load_expected_failures
     from conformance.engine.replay import replay
-    from conformance.engine.run import RunSettings, render_reproducer, run
+    from conformance.engine.run import run
+    from conformance.engine.settings import RunSettings
+    from conformance.engine.traces import render_reproducer
 
 __all__ = [
     "CAPABILITIES",
@@ -91,7 +93,7 @@ _LAZY = {
     "Requirement": "conformance._requirements",
     "RequirementResult": "conformance.engine.events",
     "RunFinished": "conformance.engine.events",
-    "RunSettings": "conformance.engine.run",
+    "RunSettings": "conformance.engine.settings",
     "UnknownAdapterError": "conformance._errors",
     "Verdict": "conformance.engine.events",
     "Violation": "conformance._violations",
@@ -99,7 +101,7 @@ _LAZY = {
     "get_requirement": "conformance._requirements",
     "load_adapter": "conformance.adapters.catalogue",
     "load_expected_failures": "conformance.engine.expected",
-    "render_reproducer": "conformance.engine.run",
+    "render_reproducer": "conformance.engine.traces",
     "replay": "conformance.engine.replay",
     "run": "conformance.engine.run",
     "run_conformance": "conformance._api",

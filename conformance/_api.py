@@ -9,7 +9,8 @@ from conformance._violations import ConformanceFailure
 from conformance.adapters.protocol import AdapterFactory
 from conformance.engine.events import Verdict
 from conformance.engine.expected import ExpectedFailure
-from conformance.engine.run import RunSettings, run
+from conformance.engine.run import run
+from conformance.engine.settings import RunSettings
 
 
 def run_conformance(

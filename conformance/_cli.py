@@ -267,7 +267,8 @@ def _run(args: argparse.Namespace) -> int:
     from conformance._requirements import REQUIREMENTS, Level  # noqa: PLC0415
     from conformance.adapters.catalogue import load_adapter  # noqa: PLC0415
     from conformance.engine.expected import load_expected_failures  # noqa: PLC0415
-    from conformance.engine.run import RunSettings, run  # noqa: PLC0415
+    from conformance.engine.run import run  # noqa: PLC0415
+    from conformance.engine.settings import RunSettings  # noqa: PLC0415
     from conformance.report.writers import ConsoleWriter, ReportDirWriter  # noqa: PLC0415
     from simulator import get_profile  # noqa: PLC0415
 
@@ -390,7 +391,7 @@ def _requirements(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from conformance.adapters.catalogue import available_adapters, load_adapter  # noqa: PLC0415
     from conformance.engine.replay import replay  # noqa: PLC0415
-    from conformance.engine.run import load_trace  # noqa: PLC0415
+    from conformance.engine.traces import load_trace  # noqa: PLC0415
 
     trace = load_trace(args.trace)
     adapter = args.adapter

@@ -54,7 +54,7 @@ def _item_class() -> Any:
             from conformance._api import run_conformance  # noqa: PLC0415
             from conformance.adapters.catalogue import load_adapter  # noqa: PLC0415
             from conformance.engine.expected import load_expected_failures  # noqa: PLC0415
-            from conformance.engine.run import RunSettings  # noqa: PLC0415
+            from conformance.engine.settings import RunSettings  # noqa: PLC0415
 
             config = self.config
             profile = config.getoption(PROFILE_OPTION)

@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import platform
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import hypothesis
-from hypothesis import HealthCheck, settings
 from hypothesis.errors import Flaky
 
 from conformance._errors import (
     AdapterAbortedError,
     AdapterFailedError,
     InvalidAdapterError,
-    InvalidInputError,
     RunInterruptedError,
     describe,
 )
-from conformance._requirements import REQUIREMENTS, Level
 from conformance._violations import ConformanceFailure, Violation
 from conformance.adapters.protocol import CAPABILITIES, Adapter, AdapterFactory, AdapterInfo
 from conformance.collector.store import Collector
@@ -33,15 +28,16 @@ from conformance.engine.events import (
     Handler,
     MachineFinished,
     ProgressReported,
-    RequirementResult,
     RunFinished,
     RunStarted,
-    Verdict,
     ViolationFound,
 )
 from conformance.engine.expected import ExpectedFailure
 from conformance.engine.harness import Harness, call_with_timeout
-from conformance.machines import build_machines, requirement_applies, run_machine
+from conformance.engine.settings import RunSettings
+from conformance.engine.traces import current_trace, failing_trace, render_reproducer
+from conformance.engine.verdicts import decide, exit_code, warnings_for
+from conformance.machines import build_machines, run_machine
 from simulator import get_profile
 
 if TYPE_CHECKING:
@@ -50,57 +46,6 @@ if TYPE_CHECKING:
 MAX_ROUNDS = 8
 """After a failure, the machine is rerun ignoring what was found, to find the next rule broken."""
 PROGRESS_EVERY = 500
-MIN_STEP_TIMEOUT = 0.01
-"""Below this, an ordinary call would time out: a typo, not a setting."""
-MAX_STEP_TIMEOUT = 86_400.0
-"""One day: the timer's limit is far above, but a longer hang is no use to anyone."""
-
-
-@attrs.frozen
-class RunSettings:
-    """How hard to look, and how to keep the run reproducible."""
-
-    max_examples: int = 60
-    step_count: int = 25
-    seed: int | None = None
-    step_timeout: float = 10.0
-
-    def __attrs_post_init__(self) -> None:
-        for name in ("max_examples", "step_count"):
-            value = getattr(self, name)
-            if type(value) is not int or value < 1:
-                msg = f"{name} must be a positive int (got {describe(value)}). Pass e.g. {name}=50."
-                raise InvalidInputError(msg)
-        timeout = self.step_timeout
-        if type(timeout) not in (int, float) or not 0 < timeout < float("inf"):
-            msg = (f"step_timeout must be a positive number of seconds (got {describe(timeout)}). "
-                   "Pass e.g. step_timeout=10.0.")  # fmt: skip
-            raise InvalidInputError(msg)
-        if not MIN_STEP_TIMEOUT <= timeout <= MAX_STEP_TIMEOUT:
-            msg = (f"step_timeout must be between {MIN_STEP_TIMEOUT:g} and {MAX_STEP_TIMEOUT:g} "
-                   f"seconds (got {describe(timeout)}). Pass e.g. step_timeout=10.0.")  # fmt: skip
-            raise InvalidInputError(msg)
-        if self.seed is not None and type(self.seed) is not int:
-            msg = f"seed must be an int or None (got {describe(self.seed)}). Pass e.g. seed=1234."
-            raise InvalidInputError(msg)
-
-    def hypothesis_settings(self) -> settings:
-        """Derandomized unless a seed is given, so CI verdicts are the same every time."""
-        return settings(
-            max_examples=self.max_examples,
-            stateful_step_count=self.step_count,
-            deadline=None,
-            derandomize=self.seed is None,
-            database=None,
-            print_blob=False,
-            report_multiple_bugs=False,
-            suppress_health_check=list(HealthCheck),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """For report provenance."""
-        return attrs.asdict(self)
-
 
 def check_adapter(adapter: object, factory: object) -> Adapter:
     """Raise :class:`InvalidAdapterError` unless ``adapter`` looks like an Adapter."""
@@ -230,17 +175,17 @@ def _run(
         adapter_shutdown_error = _shutdown(harness)
     if adapter_shutdown_error:
         errors["shutdown"] = adapter_shutdown_error
-    results = _verdicts(harness, findings, evidence, errors, expected_failures)
-    exit_code = _exit_code(results, require_all=require_all)
+    results = decide(harness, findings, evidence, errors, expected_failures)
+    code = exit_code(results, require_all=require_all)
     finished = RunFinished(
         info=adapter.info,
         profile=profile.name,
         results=tuple(results),
-        exit_code=exit_code,
+        exit_code=code,
         seconds=round(time.perf_counter() - started, 3),
         provenance=_provenance(adapter, profile.name, run_settings),
         rule_counts=dict(harness.rule_counts),
-        warnings=_warnings(results, require_all=require_all),
+        warnings=warnings_for(results, require_all=require_all),
     )
     emit(finished)
     return finished
@@ -295,7 +240,7 @@ def _run_machine(
             new = {v.requirement for v in failure.violations} - found
             if not new:
                 return None
-            trace = _trace(harness, name)
+            trace = failing_trace(harness, name)
             reproducer = render_reproducer(trace, sorted(new))
             for requirement in sorted(new):
                 mine = tuple(v for v in failure.violations if v.requirement == requirement)
@@ -308,7 +253,7 @@ def _run_machine(
             if stop_on & found:
                 return None
         except (AdapterFailedError, AdapterAbortedError) as exc:
-            trace = _current_trace(harness, name)
+            trace = current_trace(harness, name)
             reproducer = render_reproducer(trace, [])
             emit(AdapterErrored(name, str(exc), reproducer, trace))
             if isinstance(exc, RunInterruptedError):
@@ -341,7 +286,7 @@ def _flaky(
     error = next((e for e in inner if isinstance(e, (AdapterFailedError, AdapterAbortedError))), None)
     violations = [v for e in inner if isinstance(e, ConformanceFailure) for v in e.violations]
     violations += [v for v in harness.found.values() if v.requirement not in found]
-    trace = _trace(harness, name)
+    trace = failing_trace(harness, name)
     if harness.first_failing_trace is not None:
         trace = {**trace, "machine": name, "steps": harness.first_failing_trace}
     for violation in violations:
@@ -362,44 +307,6 @@ def _flaky(
     return None
 
 
-def _current_trace(harness: Harness, machine: str) -> dict[str, Any]:
-    """The trace of the example running when an adapter call failed or hung."""
-    current = harness.current
-    steps = current._trace_as_called() if current is not None else []  # noqa: SLF001
-    return {**_trace(harness, machine), "machine": machine, "steps": steps}
-
-
-def _trace(harness: Harness, machine: str) -> dict[str, Any]:
-    info = harness.info
-    return {
-        "format": "identity-conformance-trace/1",
-        "adapter": info.name,
-        "profile": harness.profile.name,
-        "machine": harness.last_failing_machine or machine,
-        "steps": harness.last_failing_trace or [],
-    }
-
-
-def render_reproducer(trace: dict[str, Any], requirements: Sequence[str]) -> str:
-    """A copy-pasteable Python program that replays ``trace`` and reports the violations."""
-    steps = ",\n".join(f"        ({s['rule']!r}, {s['args']!r})" for s in trace["steps"])
-    header = f"# Reproduces: {', '.join(requirements)}" if requirements else "# Reproduces an adapter error"
-    return (
-        f"{header}\n"
-        "from conformance import replay\n\n"
-        "violations = replay(\n"
-        f"    adapter={trace['adapter']!r},\n"
-        f"    profile={trace['profile']!r},\n"
-        f"    machine={trace['machine']!r},\n"
-        "    steps=[\n"
-        f"{steps}{',' if steps else ''}\n"
-        "    ],\n"
-        ")\n"
-        "for violation in violations:\n"
-        "    print(violation, end='\\n\\n')\n"
-    )
-
-
 def _shutdown(harness: Harness) -> str | None:
     try:
         harness.call("shutdown()", harness.adapter.shutdown)
@@ -408,96 +315,6 @@ def _shutdown(harness: Harness) -> str | None:
     finally:
         harness.close()
     return None
-
-
-def _verdicts(
-    harness: Harness,
-    findings: dict[str, tuple[Violation, ...]],
-    evidence: dict[str, tuple[str, dict[str, Any]]],
-    errors: dict[str, str],
-    expected_failures: Sequence[ExpectedFailure],
-) -> list[RequirementResult]:
-    expected = {x.requirement: x for x in expected_failures}
-    seen: dict[str, list[Violation]] = {}
-    for violation in harness.found.values():
-        seen.setdefault(violation.requirement, []).append(violation)
-    for requirement_id, violations in seen.items():
-        findings.setdefault(requirement_id, tuple(violations[:5]))
-    results = []
-    for requirement in REQUIREMENTS:
-        skip = requirement_applies(requirement.id, requirement.capability, harness)
-        checks = harness.checks[requirement.id]
-        reproducer, trace = evidence.get(requirement.id, (None, None))
-        if skip is not None:
-            verdict, reason = Verdict.SKIP, skip
-        elif requirement.id in findings:
-            verdict, reason = Verdict.FAIL, str(findings[requirement.id][0].message)
-        elif (error := errors.get("interrupted") or errors.get(requirement.scope.value)
-              or errors.get("shutdown")):
-            verdict, reason = Verdict.ERROR, error
-        elif requirement.scope.value == "delivery" and errors:
-            verdict, reason = Verdict.ERROR, next(iter(errors.values()))
-        elif checks == 0:
-            verdict = Verdict.ERROR
-            reason = "never exercised: no generated step reached a check of this requirement"
-        else:
-            verdict, reason = Verdict.PASS, ""
-        declared = expected.get(requirement.id)
-        if declared is not None and verdict is Verdict.FAIL:
-            verdict, reason = Verdict.XFAIL, f"expected failure: {declared.reason}"
-            reproducer = reproducer or declared.reproducer or None
-        elif declared is not None and verdict is Verdict.PASS:
-            verdict = Verdict.XPASS
-            reason = f"declared as an expected failure ({declared.reason}) but passed"
-        elif declared is not None and verdict is Verdict.SKIP:
-            verdict = Verdict.XPASS  # stale: a declaration for a rule that cannot fail here
-            reason = (f"declared as an expected failure ({declared.reason}) but skipped ({reason}): "
-                      "remove the entry or declare the capability")  # fmt: skip
-        results.append(RequirementResult(
-            requirement=requirement.id, level=requirement.level.value, verdict=verdict,
-            reason=reason, checks=checks, violations=findings.get(requirement.id, ()),
-            reproducer=reproducer, trace=trace,
-        ))  # fmt: skip
-    return results
-
-
-def _exit_code(results: Sequence[RequirementResult], *, require_all: bool = False) -> int:
-    for result in results:
-        if require_all and _skipped_must(result):
-            return 1
-        if result.verdict in (Verdict.ERROR, Verdict.XPASS):
-            return 1
-        if result.verdict is Verdict.FAIL and result.level == Level.MUST.value:
-            return 1
-    return 0
-
-
-_KIND_SKIP = " SDK"
-"""How a skip reason for the other half of the seed ends ("... is a server SDK")."""
-
-
-def _skipped_must(result: RequirementResult) -> bool:
-    """A MUST requirement skipped for a missing capability or profile (not for the SDK's kind)."""
-    return (result.verdict is Verdict.SKIP and result.level == Level.MUST.value
-            and not result.reason.endswith(_KIND_SKIP))
-
-
-def _warnings(results: Sequence[RequirementResult], *, require_all: bool) -> tuple[str, ...]:
-    """Headline warnings: a run that skipped most of the suite must not read as a clean pass."""
-    skipped = [r for r in results if r.verdict is Verdict.SKIP]
-    by_kind = sum(r.reason.endswith(_KIND_SKIP) for r in skipped)
-    out = []
-    if len(skipped) * 2 > len(results):
-        out.append(
-            f"{len(skipped)} of {len(results)} requirements were skipped ({by_kind} for the "
-            f"SDK's kind, {len(skipped) - by_kind} for undeclared capabilities or the profile): "
-            "a pass covers only the rest. Declare every capability the SDK has; pass "
-            "--require-all to fail on a skipped MUST requirement."
-        )
-    must = [r.requirement for r in results if _skipped_must(r)]
-    if require_all and must:
-        out.append(f"require_all: {len(must)} MUST requirement(s) skipped: {', '.join(must)}")
-    return tuple(out)
 
 
 def _now() -> str:
@@ -528,19 +345,3 @@ def _version() -> str:
         return version("identity-conformance")
     except PackageNotFoundError:
         return "0+unknown"
-
-
-def load_trace(path: str | Path) -> dict[str, Any]:
-    """Read a JSON trace written on a failure; raise naming what is wrong with it."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        msg = f"cannot read trace {str(path)!r}: {exc}. Pass a trace JSON file written by `run --report-dir`."
-        raise InvalidInputError(msg) from exc
-    if not isinstance(data, dict) or data.get("format") != "identity-conformance-trace/1":
-        msg = (
-            f"{str(path)!r} is not an identity-conformance trace (got {describe(data)[:120]}). "
-            "Pass a file from the traces/ folder of a report directory."
-        )
-        raise InvalidInputError(msg)
-    return data

@@ -1,0 +1,61 @@
+"""Run settings: how hard to look, and how to keep a run reproducible."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from hypothesis import HealthCheck, settings
+
+from conformance._errors import InvalidInputError, describe
+
+MIN_STEP_TIMEOUT = 0.01
+"""Below this, an ordinary call would time out: a typo, not a setting."""
+MAX_STEP_TIMEOUT = 86_400.0
+"""One day: the timer's limit is far above, but a longer hang is no use to anyone."""
+
+
+@attrs.frozen
+class RunSettings:
+    """How hard to look, and how to keep the run reproducible."""
+
+    max_examples: int = 60
+    step_count: int = 25
+    seed: int | None = None
+    step_timeout: float = 10.0
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("max_examples", "step_count"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 1:
+                msg = f"{name} must be a positive int (got {describe(value)}). Pass e.g. {name}=50."
+                raise InvalidInputError(msg)
+        timeout = self.step_timeout
+        if type(timeout) not in (int, float) or not 0 < timeout < float("inf"):
+            msg = (f"step_timeout must be a positive number of seconds (got {describe(timeout)}). "
+                   "Pass e.g. step_timeout=10.0.")  # fmt: skip
+            raise InvalidInputError(msg)
+        if not MIN_STEP_TIMEOUT <= timeout <= MAX_STEP_TIMEOUT:
+            msg = (f"step_timeout must be between {MIN_STEP_TIMEOUT:g} and {MAX_STEP_TIMEOUT:g} "
+                   f"seconds (got {describe(timeout)}). Pass e.g. step_timeout=10.0.")  # fmt: skip
+            raise InvalidInputError(msg)
+        if self.seed is not None and type(self.seed) is not int:
+            msg = f"seed must be an int or None (got {describe(self.seed)}). Pass e.g. seed=1234."
+            raise InvalidInputError(msg)
+
+    def hypothesis_settings(self) -> settings:
+        """Derandomized unless a seed is given, so CI verdicts are the same every time."""
+        return settings(
+            max_examples=self.max_examples,
+            stateful_step_count=self.step_count,
+            deadline=None,
+            derandomize=self.seed is None,
+            database=None,
+            print_blob=False,
+            report_multiple_bugs=False,
+            suppress_health_check=list(HealthCheck),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """For report provenance."""
+        return attrs.asdict(self)

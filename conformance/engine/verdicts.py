@@ -1,0 +1,105 @@
+"""Verdicts: from what the machines found and exercised to one result per requirement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from conformance._requirements import REQUIREMENTS, Level
+from conformance._violations import Violation
+from conformance.engine.events import RequirementResult, Verdict
+from conformance.engine.expected import ExpectedFailure
+from conformance.engine.harness import Harness
+from conformance.machines import requirement_applies
+
+
+def decide(
+    harness: Harness,
+    findings: dict[str, tuple[Violation, ...]],
+    evidence: dict[str, tuple[str, dict[str, Any]]],
+    errors: dict[str, str],
+    expected_failures: Sequence[ExpectedFailure],
+) -> list[RequirementResult]:
+    """One result per requirement: skip, fail, error, never exercised, pass, then expectations."""
+    expected = {x.requirement: x for x in expected_failures}
+    seen: dict[str, list[Violation]] = {}
+    for violation in harness.found.values():
+        seen.setdefault(violation.requirement, []).append(violation)
+    for requirement_id, violations in seen.items():
+        findings.setdefault(requirement_id, tuple(violations[:5]))
+    results = []
+    for requirement in REQUIREMENTS:
+        skip = requirement_applies(requirement.id, requirement.capability, harness)
+        checks = harness.checks[requirement.id]
+        reproducer, trace = evidence.get(requirement.id, (None, None))
+        if skip is not None:
+            verdict, reason = Verdict.SKIP, skip
+        elif requirement.id in findings:
+            verdict, reason = Verdict.FAIL, str(findings[requirement.id][0].message)
+        elif (error := errors.get("interrupted") or errors.get(requirement.scope.value)
+              or errors.get("shutdown")):
+            verdict, reason = Verdict.ERROR, error
+        elif requirement.scope.value == "delivery" and errors:
+            verdict, reason = Verdict.ERROR, next(iter(errors.values()))
+        elif checks == 0:
+            verdict = Verdict.ERROR
+            reason = "never exercised: no generated step reached a check of this requirement"
+        else:
+            verdict, reason = Verdict.PASS, ""
+        declared = expected.get(requirement.id)
+        if declared is not None and verdict is Verdict.FAIL:
+            verdict, reason = Verdict.XFAIL, f"expected failure: {declared.reason}"
+            reproducer = reproducer or declared.reproducer or None
+        elif declared is not None and verdict is Verdict.PASS:
+            verdict = Verdict.XPASS
+            reason = f"declared as an expected failure ({declared.reason}) but passed"
+        elif declared is not None and verdict is Verdict.SKIP:
+            verdict = Verdict.XPASS  # stale: a declaration for a rule that cannot fail here
+            reason = (f"declared as an expected failure ({declared.reason}) but skipped ({reason}): "
+                      "remove the entry or declare the capability")  # fmt: skip
+        results.append(RequirementResult(
+            requirement=requirement.id, level=requirement.level.value, verdict=verdict,
+            reason=reason, checks=checks, violations=findings.get(requirement.id, ()),
+            reproducer=reproducer, trace=trace,
+        ))  # fmt: skip
+    return results
+
+
+def exit_code(results: Sequence[RequirementResult], *, require_all: bool = False) -> int:
+    """1 for an ERROR, an XPASS, a MUST failure (or, with ``require_all``, a skipped MUST); else 0."""
+    for result in results:
+        if require_all and _skipped_must(result):
+            return 1
+        if result.verdict in (Verdict.ERROR, Verdict.XPASS):
+            return 1
+        if result.verdict is Verdict.FAIL and result.level == Level.MUST.value:
+            return 1
+    return 0
+
+
+_KIND_SKIP = " SDK"
+"""How a skip reason for the other half of the seed ends ("... is a server SDK")."""
+
+
+def _skipped_must(result: RequirementResult) -> bool:
+    """A MUST requirement skipped for a missing capability or profile (not for the SDK's kind)."""
+    return (result.verdict is Verdict.SKIP and result.level == Level.MUST.value
+            and not result.reason.endswith(_KIND_SKIP))
+
+
+def warnings_for(results: Sequence[RequirementResult], *, require_all: bool) -> tuple[str, ...]:
+    """Headline warnings: a run that skipped most of the suite must not read as a clean pass."""
+    skipped = [r for r in results if r.verdict is Verdict.SKIP]
+    by_kind = sum(r.reason.endswith(_KIND_SKIP) for r in skipped)
+    out = []
+    if len(skipped) * 2 > len(results):
+        out.append(
+            f"{len(skipped)} of {len(results)} requirements were skipped ({by_kind} for the "
+            f"SDK's kind, {len(skipped) - by_kind} for undeclared capabilities or the profile): "
+            "a pass covers only the rest. Declare every capability the SDK has; pass "
+            "--require-all to fail on a skipped MUST requirement."
+        )
+    must = [r.requirement for r in results if _skipped_must(r)]
+    if require_all and must:
+        out.append(f"require_all: {len(must)} MUST requirement(s) skipped: {', '.join(must)}")
+    return tuple(out)
