@@ -100,3 +100,29 @@ def test_trace_keeps_drawn_arguments_as_called_when_the_sdk_mutates_them() -> No
 def test_step_number_reads_the_marker_and_never_crashes_on_garbage(event: Event, number: int | None) -> None:
     """The step number comes from a track name's last '#' suffix or the ic_seq trait; anything else is None."""
     assert step_number(event) == number
+
+
+def test_step_numbers_index_the_trace_after_concurrent_calls_and_the_probe() -> None:
+    """Every call the suite makes has a trace entry: step n is trace[n - 1], threads and probes included."""
+    from conformance.adapters.reference import ReferenceAdapter
+    from conformance.collector.store import Collector
+    from conformance.engine.harness import Harness
+    from simulator import get_profile
+
+    collector = Collector()
+    harness = Harness(ReferenceAdapter(collector), collector, get_profile("seed"))
+    machines = {m.machine_name: m for m in build_machines(harness)}
+    server = machines["server"]()
+    server.concurrent_calls.body(server, count=3)
+    server.track.body(server, name="a", properties={}, user_id="u1", anonymous_id=None)
+    assert len(server.trace) == server.seq == 5
+    assert [s.get("made_by") for s in server.trace] == [None, "concurrent_calls", "concurrent_calls",
+                                                      "concurrent_calls", None]
+    server.teardown()
+    client = machines["client"]()
+    client.track.body(client, device="device-0", name="a", properties={})
+    client.teardown()
+    assert len(client.trace) == client.seq == 2
+    assert client.trace[1]["made_by"] == "teardown"
+    assert "closing probe event of device-0" in client.trace[1]["args"]["note"]
+    harness.close()

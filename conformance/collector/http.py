@@ -9,6 +9,10 @@ acknowledgement), anything unexpected gets 500, and every reason is logged on th
 ``conformance.collector`` logger. Reasons are one line, never a traceback; log lines
 escape control characters, so a hostile path cannot drive the terminal; and a client
 that stalls is disconnected after ``read_timeout`` seconds of silence.
+
+Each vendor's wire format is mounted under its name: :meth:`HttpCollector.url_for` gives
+``<base url>/<vendor>``, where only that vendor's routes (and the configuration stubs its
+browser SDK fetches) are served; the base URL keeps serving the unprefixed paths.
 """
 
 from __future__ import annotations
@@ -28,7 +32,14 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from conformance._errors import ConformanceError, DeliveryFailedError, InvalidInputError
-from conformance.collector.wire import MAX_BODY_BYTES, WireError, decode_request, redact_secrets
+from conformance.collector.wire import (
+    MAX_BODY_BYTES,
+    WireError,
+    check_vendor,
+    decode_request,
+    redact_secrets,
+    vendor_url,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -64,6 +75,10 @@ class RemoteHostError(ConformanceError, ValueError):
 
 class CollectorBindError(ConformanceError, OSError):
     """The collector could not listen on the requested host and port."""
+
+
+class CollectorNotRunningError(ConformanceError, RuntimeError):
+    """A URL was asked of an :class:`HttpCollector` that is not serving."""
 
 
 @attrs.frozen
@@ -135,6 +150,24 @@ class HttpCollector:
     def url(self) -> str | None:
         """Base URL (``http://127.0.0.1:PORT``) while running, else ``None``."""
         return self._url
+
+    def url_for(self, vendor: str) -> str:
+        """``<base url>/<vendor>``: where only ``vendor``'s wire format is decoded.
+
+        ``vendor`` is one of :data:`conformance.collector.wire.VENDORS`; an SDK pointed here
+        is decoded by its vendor's routes alone, and its configuration stubs answer too.
+        Raise :class:`~conformance.collector.wire.UnknownVendorError` for another name, and
+        :class:`CollectorNotRunningError` when the server is not running.
+        """
+        check_vendor(vendor)
+        url = self._url
+        if url is None:
+            msg = (
+                f"the collector is not serving, so it has no URL for {vendor!r}; call start() "
+                f"(or use `with HttpCollector(collector) as http:`) first"
+            )
+            raise CollectorNotRunningError(msg)
+        return vendor_url(url, vendor)
 
     @property
     def running(self) -> bool:

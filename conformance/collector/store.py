@@ -1,17 +1,25 @@
 """The in-process collector: what reaches it is the truth the checks compare with.
 
 Real SDKs reach it over HTTP through :mod:`conformance.collector.http`, which decodes each wire
-format and calls :meth:`Collector.ingest`; in-process adapters call ``ingest`` directly.
+format and calls :meth:`Collector.ingest`; in-process adapters call ``ingest`` directly. An
+adapter that needs a URL when the suite passed none asks :meth:`Collector.url_for`, which
+starts the HTTP front end on demand; :meth:`Collector.close` stops it.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import attrs
 
 from conformance._errors import DeliveryFailedError
 from simulator import Event
+
+if TYPE_CHECKING:
+    # Only for annotations: http imports this module, and importing it (and werkzeug) here
+    # would load the server with every `import conformance`. url_for imports it lazily.
+    from conformance.collector.http import HttpCollector
 
 
 @attrs.define
@@ -25,6 +33,52 @@ class Collector:
     _lock: threading.Lock = attrs.Factory(threading.Lock)
     deliveries: int = 0
     failed_deliveries: int = 0
+    _http: HttpCollector | None = attrs.field(default=None, init=False, repr=False, eq=False)
+    """The HTTP front end :meth:`url_for` started, which :meth:`close` stops."""
+    _http_lock: threading.Lock = attrs.field(
+        factory=threading.Lock, init=False, repr=False, eq=False
+    )
+
+    def url_for(self, vendor: str | None = None) -> str:
+        """The collector's URL for an SDK: the base URL, or ``<base>/<vendor>`` for ``vendor``.
+
+        When ``url`` is ``None`` (the suite started no HTTP front end, as under
+        ``identity-conformance run`` and pytest), the first call starts one on ``127.0.0.1``
+        on a free port and sets ``url``; later calls, from any thread, reuse it.
+        :meth:`close` stops it. ``vendor`` is one of
+        :data:`conformance.collector.wire.VENDORS` (``"segment"``, ``"posthog"``...); an SDK
+        pointed at its vendor's URL is decoded by that vendor's routes alone. An unknown
+        vendor raises :class:`~conformance.collector.wire.UnknownVendorError`, before any
+        server starts. An adapter that needs a collector URL does::
+
+            def __init__(self, collector: Collector) -> None:
+                self._client = AcmeClient(host=collector.url_for("segment"))
+        """
+        from conformance.collector.wire import check_vendor, vendor_url  # noqa: PLC0415
+
+        if vendor is not None:
+            check_vendor(vendor)
+        with self._http_lock:
+            base = self.url
+            if base is None:
+                from conformance.collector.http import HttpCollector  # noqa: PLC0415
+
+                http = HttpCollector(self)
+                base = http.start()
+                self._http = http
+        return base if vendor is None else vendor_url(base, vendor)
+
+    def close(self) -> None:
+        """Stop the HTTP front end :meth:`url_for` started, and clear ``url``.
+
+        Safe to call twice, and a no-op when :meth:`url_for` started nothing (a front end
+        someone else started, and its ``url``, are left alone). A later :meth:`url_for`
+        starts a new one.
+        """
+        with self._http_lock:
+            http, self._http = self._http, None
+            if http is not None:
+                http.stop()
 
     def ingest(self, events: list[Event]) -> None:
         """Record a delivery; raise :class:`DeliveryFailedError` after recording when a fault is armed.

@@ -172,7 +172,10 @@ def _run(
                 emit(MachineFinished(name, harness.steps - steps_before,
                                      harness.examples - examples_before, dict(harness.rule_counts)))  # fmt: skip
     finally:
-        adapter_shutdown_error = _shutdown(harness)
+        try:
+            adapter_shutdown_error = _shutdown(harness)
+        finally:
+            collector.close()  # the HTTP front end an adapter asked for with url_for()
     if adapter_shutdown_error:
         errors["shutdown"] = adapter_shutdown_error
     results = decide(harness, findings, evidence, errors, expected_failures)

@@ -34,7 +34,13 @@ def failing_trace(harness: Harness, machine: str) -> dict[str, Any]:
 
 def render_reproducer(trace: dict[str, Any], requirements: Sequence[str]) -> str:
     """A copy-pasteable Python program that replays ``trace`` and reports the violations."""
-    steps = ",\n".join(f"        ({s['rule']!r}, {s['args']!r})" for s in trace["steps"])
+    lines = []
+    for number, step in enumerate(trace["steps"], start=1):
+        if step.get("made_by"):  # made again by the step (or teardown) that made it
+            lines.append(f"        # step {number}: {step['rule']} {step['args']!r}, made by {step['made_by']}")
+        else:
+            lines.append(f"        ({step['rule']!r}, {step['args']!r}),  # step {number}")
+    steps = "\n".join(lines)
     header = f"# Reproduces: {', '.join(requirements)}" if requirements else "# Reproduces an adapter error"
     return (
         f"{header}\n"
@@ -44,7 +50,7 @@ def render_reproducer(trace: dict[str, Any], requirements: Sequence[str]) -> str
         f"    profile={trace['profile']!r},\n"
         f"    machine={trace['machine']!r},\n"
         "    steps=[\n"
-        f"{steps}{',' if steps else ''}\n"
+        f"{steps}\n"
         "    ],\n"
         ")\n"
         "for violation in violations:\n"

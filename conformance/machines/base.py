@@ -129,6 +129,16 @@ class BaseMachine(RuleBasedStateMachine):
         self.h.count_rule(rule_name)
         return self.seq
 
+    def _note(self, rule_name: str, made_by: str, **args: Any) -> int:
+        """A trace entry for a call a step or teardown makes itself (replay re-creates it).
+
+        Every call the suite makes has its own trace entry, so a violation's ``step`` is
+        always its index in the trace (plus one).
+        """
+        self.seq += 1
+        self.trace.append({"rule": rule_name, "args": dict(args), "made_by": made_by})
+        return self.seq
+
     def _as_called(self, value: Any) -> Any:
         text = self.sources.get(id(value))
         return snapshot_value(value) if text is None else _PoolText(text)
@@ -136,7 +146,7 @@ class BaseMachine(RuleBasedStateMachine):
     def _trace_as_called(self) -> list[Step]:
         """The trace with every argument as a plain value."""
         return [
-            {"rule": step["rule"], "args": {
+            {**step, "args": {
                 name: json.loads(value.text) if type(value) is _PoolText else value
                 for name, value in step["args"].items()
             }}  # fmt: skip

@@ -137,8 +137,8 @@ class ClientMachine(ClientChecks):
                 self.h.call(f"close() of {device}", sdk.close)
 
     def _probe(self, device: str) -> None:
-        self.seq += 1
-        seq = self.seq
+        seq = self._note("track", "teardown", device=device, name=PROBE_EVENT,
+                         note=f"closing probe event of {device}")  # fmt: skip
         model, sdk = self.clients[device]
         marked = f"{PROBE_EVENT}{gen.MARKER}{self.mark(seq)}"
         self._model_call(seq, model.track, marked, {})

@@ -95,9 +95,11 @@ class ServerMachine(ServerChecks):
         self._record("concurrent_calls", count=count)
         calls = []
         for i in range(count):
-            self.seq += 1
-            self.threaded.add(self.seq)
-            calls.append((self.seq, f"u-thread-{i}", f"anon-thread-{i}"))
+            user, anon = f"u-thread-{i}", f"anon-thread-{i}"
+            sub = self._note("track", "concurrent_calls", name="threaded", user_id=user,
+                             anonymous_id=anon, thread=i)  # fmt: skip
+            self.threaded.add(sub)
+            calls.append((sub, user, anon))
         self.first_call = min(self.first_call, calls[0][0]) if calls else self.first_call
         for sub, user, anon in calls:
             self.calls[sub] = {"kind": "track", "properties": {"thread": sub},

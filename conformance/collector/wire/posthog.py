@@ -1,0 +1,164 @@
+"""PostHog's wire format (SEMANTICS.md 5.4): ``/batch/``, ``/e/``, ``/capture/``, ``/i/v0/e/``.
+
+Bodies are one event, a JSON array of events or ``{"batch": [...]}``; posthog-js may gzip
+the body and say so in the query (``compression=gzip-js``). The canonical ``properties``
+are the caller's: :data:`POSTHOG_AUTOMATIC_PROPERTIES` and the group keys moved into
+canonical fields are dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import attrs
+
+from conformance.collector.wire.common import (
+    POST,
+    POST_OR_GET,
+    Decoded,
+    Request,
+    Route,
+    gunzip,
+    json_body,
+    parse_form,
+    stub,
+)
+from conformance.collector.wire.fields import (
+    as_list,
+    as_object,
+    iso_ms,
+    opt_dict,
+    opt_str,
+    req_str,
+    without,
+)
+from simulator import Event, Kind
+
+# SEMANTICS.md section 5.4 (PostHog "automatic properties") plus the identity keys that
+# section 4.2 knob 26 maps onto canonical fields; dropped from canonical ``properties``.
+POSTHOG_AUTOMATIC_PROPERTIES: Final = frozenset(
+    {
+        "$lib",
+        "$lib_version",
+        "$python_runtime",
+        "$python_version",
+        "$os",
+        "$os_version",
+        "$os_distro",
+        "$geoip_disable",
+        "$is_server",
+        "distinct_id",
+        "$device_id",
+        "$user_id",
+        "$anon_distinct_id",
+        "$set",
+        "$set_once",
+        "$groups",
+        "$is_identified",
+        "$process_person_profile",
+    }
+)
+
+_POSTHOG_GROUP_KEYS: Final = frozenset({"$group_type", "$group_key", "$group_set"})
+
+
+def _posthog(req: Request) -> Decoded:
+    body = req.body
+    if parse_form(req.query, "query string").get("compression") == ["gzip-js"]:
+        body = gunzip(body, req.max_bytes)  # posthog-js compression, flagged in the query
+    doc = json_body(attrs.evolve(req, body=body))
+    if isinstance(doc, list):
+        items = [(f"request body[{i}]", item) for i, item in enumerate(doc)]
+    elif isinstance(doc, dict) and "batch" in doc:
+        batch = as_list(doc["batch"], "request body.batch")
+        items = [(f"batch[{i}]", item) for i, item in enumerate(batch)]
+    else:
+        items = [("request body", doc)]
+    events = tuple(_posthog_event(item, where, req.source) for where, item in items)
+    return Decoded(events=events, reply=b'{"status":1}')
+
+
+def _posthog_event(raw: Any, where: str, source: str) -> Event:
+    """One PostHog event (SEMANTICS.md 5.4; knob 26).
+
+    Ids: ``distinct_id`` is the top-level ``distinct_id``, else ``properties.distinct_id``;
+    ``device_id`` is ``properties.$device_id``. ``user_id`` is ``properties.$user_id``
+    when that is present; otherwise the ``distinct_id`` for the identifying events
+    ``$identify`` and ``$set`` (identifying *is* naming the user), and ``None`` for every
+    other event, since a plain capture does not say whether its distinct id is a user id.
+    ``$create_alias`` is the exception: ``user_id`` = ``properties.alias`` and
+    ``previous_id`` = ``properties.distinct_id``. ``$identify`` has ``previous_id`` =
+    ``properties.$anon_distinct_id``. Traits of ``$identify``/``$set`` are
+    ``properties.$set`` updated with the top-level ``$set``. ``$groupidentify`` is GROUP
+    with ``name`` = ``$group_type``, ``group_id`` = ``$group_key``, traits ``$group_set``.
+    ``$pageview`` is PAGE with no name (the URL stays in ``properties.$current_url``).
+    """
+    event = as_object(raw, where, "a JSON object (a PostHog event)")
+    name = req_str(event, "event", where)
+    props_where = f"{where}.properties"
+    props = opt_dict(event, "properties", where)
+    distinct = opt_str(event, "distinct_id", where)
+    if distinct is None:
+        distinct = opt_str(props, "distinct_id", props_where)
+    explicit_user = opt_str(props, "$user_id", props_where)
+    user_id = explicit_user
+    previous_id = group_id = event_name = None
+    traits: dict[str, Any] = {}
+    consumed: set[str] = set()
+    if name in {"$identify", "$set"}:
+        kind = Kind.IDENTIFY
+        user_id = explicit_user if explicit_user is not None else distinct
+        traits = {**opt_dict(props, "$set", props_where), **opt_dict(event, "$set", where)}
+        if name == "$identify":
+            previous_id = opt_str(props, "$anon_distinct_id", props_where)
+    elif name == "$create_alias":
+        kind = Kind.ALIAS
+        user_id = opt_str(props, "alias", props_where)
+        previous_id = opt_str(props, "distinct_id", props_where)
+        consumed = {"alias"}
+    elif name == "$groupidentify":
+        kind = Kind.GROUP
+        event_name = opt_str(props, "$group_type", props_where)
+        group_id = opt_str(props, "$group_key", props_where)
+        traits = opt_dict(props, "$group_set", props_where)
+        consumed = set(_POSTHOG_GROUP_KEYS)
+    elif name == "$pageview":
+        kind = Kind.PAGE
+    else:
+        kind = Kind.TRACK
+        event_name = name
+    return Event(
+        kind=kind,
+        name=event_name,
+        user_id=user_id,
+        device_id=opt_str(props, "$device_id", props_where),
+        distinct_id=distinct,
+        previous_id=previous_id,
+        group_id=group_id,
+        properties=without(props, POSTHOG_AUTOMATIC_PROPERTIES, consumed),
+        traits=traits,
+        message_id=opt_str(event, "uuid", where),
+        timestamp=iso_ms(event.get("timestamp"), f"{where}.timestamp"),
+        source=source,
+    )
+
+
+ROUTES: Final = (
+    *(Route(POST, path, _posthog) for path in ("/batch/", "/e/", "/capture/", "/i/v0/e/")),
+    # Stubs: posthog-js asks for feature flags and its remote config when it loads (POST
+    # /decide/?v=..., newer releases POST /flags/?v=..., GET /array/<token>/config); these
+    # answer "no flags, no session recording" so that it goes on to capture events.
+    stub(
+        "/decide/",
+        {
+            "errorsWhileComputingFlags": False,
+            "featureFlagPayloads": {},
+            "featureFlags": {},
+            "sessionRecording": False,
+        },
+        POST_OR_GET,
+    ),
+    stub("/flags/", {"errorsWhileComputingFlags": False, "flags": {}}, POST_OR_GET),
+    stub("/array/{token}/config", {}),
+)
+"""PostHog's endpoints, relative to the ``/posthog`` mount."""
