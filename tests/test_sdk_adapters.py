@@ -137,11 +137,11 @@ def test_an_adapter_without_a_collector_url_serves_one_and_stops_it(spec: Any) -
 
 
 class _StoppedCollector:
-    """Stands in for an HttpCollector the adapter started; records that it was stopped."""
+    """Stands in for a Collector whose HTTP front end the adapter started; records its close."""
 
     stopped = False
 
-    def stop(self) -> None:
+    def close(self) -> None:
         self.stopped = True
 
 
@@ -149,7 +149,8 @@ class _FailingRelease(ServerSdkAdapter):
     def __init__(self, http: _StoppedCollector) -> None:
         self._info = AdapterInfo(name="sdk-fake", kind=AdapterKind.SERVER, profile="seed",
                                  sdk_name="fake", sdk_version="0")  # fmt: skip
-        self._http = http  # type: ignore[assignment]
+        self._http = True
+        self.collector = http  # type: ignore[assignment]
 
     def flush(self) -> None:
         raise RuntimeError("delivery failed")

@@ -25,7 +25,6 @@ import attrs
 from conformance.adapters.protocol import AdapterInfo, AdapterKind
 
 if TYPE_CHECKING:
-    from conformance.collector.http import HttpCollector
     from conformance.collector.store import Collector
 
 
@@ -132,26 +131,28 @@ def distribution_version(distribution: str) -> str:
         raise ModuleNotFoundError(msg) from exc
 
 
-def collector_url(collector: Collector) -> tuple[str, HttpCollector | None]:
-    """``collector.url``, or the URL of a loopback HttpCollector started for it (then returned)."""
-    if collector.url is not None:
-        return collector.url.rstrip("/"), None
-    from conformance.collector.http import HttpCollector  # noqa: PLC0415
+def collector_url(collector: Collector, vendor: str | None = None) -> tuple[str, bool]:
+    """The URL to point an SDK at (``vendor``'s mount), and whether this call started a server.
 
-    http = HttpCollector(collector)
-    return http.start().rstrip("/"), http
+    ``collector.url_for`` serves a loopback HTTP front end when the caller serves none; the
+    adapter that caused it closes it in ``shutdown()`` (the engine closes it too).
+    """
+    started = collector.url is None
+    return collector.url_for(vendor).rstrip("/"), started
 
 
 class ServerSdkAdapter:
     """What the built-in server-SDK adapters share: no clients, and a collector they may own.
 
-    A subclass sets ``_info`` and ``_http`` (from :func:`collector_url`) and implements the
+    A subclass sets ``_info`` and ``url, _http`` (from :func:`collector_url`) and implements the
     server operations and ``flush``. ``shutdown`` releases the SDK (a flush, unless the
     subclass overrides ``_release_sdk``) and then stops the collector the adapter started.
     """
 
     _info: AdapterInfo
-    _http: HttpCollector | None
+    _http: bool
+    """Whether this adapter started the collector's HTTP front end (then it stops it)."""
+    collector: Collector
     SPEC: SdkSpec
     """The adapter's one declaration; ``info`` is derived from it."""
 
@@ -174,8 +175,8 @@ class ServerSdkAdapter:
         try:
             self._release_sdk()
         finally:
-            if self._http is not None:
-                self._http.stop()
+            if self._http:
+                self.collector.close()
 
     def _release_sdk(self) -> None:
         self.flush()

@@ -62,7 +62,7 @@ class AmplitudeAdapter(ServerSdkAdapter):
     def __init__(self, collector: Collector) -> None:
         self._sdk = amplitude = importlib.import_module("amplitude")  # the SDK is optional
         self.collector = collector
-        self.url, self._http = collector_url(collector)
+        self.url, self._http = collector_url(collector, SPEC.wire)
         config = amplitude.Config(
             server_url=f"{self.url}/2/httpapi",
             flush_interval_millis=FLUSH_INTERVAL_MILLIS,

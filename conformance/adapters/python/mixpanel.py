@@ -61,7 +61,7 @@ class MixpanelAdapter(ServerSdkAdapter):
     def __init__(self, collector: Collector) -> None:
         self._sdk: Any = importlib.import_module("mixpanel")  # the SDK is optional: import it here
         self.collector = collector
-        self.url, self._http = collector_url(collector)
+        self.url, self._http = collector_url(collector, SPEC.wire)
         self.consumer = self._consumer(self._sdk.Consumer)
         self.client = self._sdk.Mixpanel(TOKEN, consumer=self.consumer)
         self._info = SPEC.info()

@@ -56,7 +56,7 @@ class PostHogAdapter(ServerSdkAdapter):
     def __init__(self, collector: Collector) -> None:
         sdk = importlib.import_module("posthog")  # the SDK is optional: import it here
         self.collector = collector
-        self.url, self._http = collector_url(collector)
+        self.url, self._http = collector_url(collector, SPEC.wire)
         self.client = sdk.Posthog(
             API_KEY, host=self.url, sync_mode=True, debug=True, gzip=False,
             max_retries=1, timeout=TIMEOUT_SECONDS, capture_mode="v0",

@@ -62,7 +62,7 @@ class RudderStackAdapter(SegmentAdapter):
     def __init__(self, collector: Collector) -> None:
         client_class = _import_client()
         self.collector = collector
-        self.url, self._http = collector_url(collector)
+        self.url, self._http = collector_url(collector, SPEC.wire)
         self.client = client_class(
             WRITE_KEY, host=self.url, sync_mode=True, max_retries=1, timeout=TIMEOUT_SECONDS
         )

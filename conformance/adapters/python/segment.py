@@ -44,7 +44,7 @@ class SegmentAdapter(ServerSdkAdapter):
     def __init__(self, collector: Collector) -> None:
         sdk = importlib.import_module("segment.analytics")  # the SDK is optional: import it here
         self.collector = collector
-        self.url, self._http = collector_url(collector)
+        self.url, self._http = collector_url(collector, SPEC.wire)
         self.client = sdk.Client(
             WRITE_KEY, host=self.url, sync_mode=True, gzip=False,
             max_retries=1, timeout=TIMEOUT_SECONDS,

@@ -73,7 +73,7 @@ class SnowplowAdapter(ServerSdkAdapter):
             logging.getLogger(name).setLevel(logging.WARNING)
         self._sdk = snowplow_tracker
         self.collector = collector
-        self.url, self._http = collector_url(collector)
+        self.url, self._http = collector_url(collector, SPEC.wire)
         self.emitter = snowplow_tracker.Emitter(
             self.url, method="post", batch_size=1, request_timeout=TIMEOUT_SECONDS,
             max_retry_delay_seconds=MAX_RETRY_DELAY_SECONDS,
