@@ -138,3 +138,72 @@ def test_runs_are_reproducible() -> None:
     assert one.exit_code == 1
     assert _verdicts(one) == _verdicts(two)
     assert [r.reproducer for r in one.results] == [r.reproducer for r in two.results]
+
+
+def test_an_error_of_any_machine_reaches_the_requirements_it_covers() -> None:
+    """Errors are keyed by machine name: a machine of a new name still turns its scopes ERROR."""
+    from conformance.collector.store import Collector
+    from conformance.engine.harness import Harness
+    from conformance.engine.verdicts import decide
+    from simulator import get_profile
+
+    collector = Collector()
+    harness = Harness(ReferenceAdapter(collector), collector, get_profile("seed"))
+    results = decide(harness, {}, {}, {"browser": "the browser machine crashed"}, (),
+                     covers={"browser": frozenset({"client", "delivery"})})
+    verdicts = {r.requirement: (r.verdict, r.reason) for r in results}
+    assert verdicts["client.reset.forgets-user"] == (Verdict.ERROR, "the browser machine crashed")
+    assert verdicts["delivery.exactly-once"] == (Verdict.ERROR, "the browser machine crashed")
+    assert verdicts["server.ids.at-least-one"][0] is Verdict.ERROR  # never exercised
+    assert "never exercised" in verdicts["server.ids.at-least-one"][1]
+
+
+def test_a_server_only_adapter_needs_no_open_client() -> None:
+    """An adapter declared as a server SDK runs without an open_client method."""
+    import attrs
+
+    class ServerOnly:
+        def __init__(self, collector: Collector) -> None:
+            self.inner = ReferenceAdapter(collector)
+            self.info = attrs.evolve(self.inner.info, kind=self.inner.info.kind.SERVER)
+            self.track, self.identify, self.alias = self.inner.track, self.inner.identify, self.inner.alias
+            self.flush, self.shutdown = self.inner.flush, self.inner.shutdown
+
+    result = run(ServerOnly, run_settings=FAST)
+    assert result.exit_code == 0
+    assert _verdicts(result)["client.reset.forgets-user"] is Verdict.SKIP
+
+
+def test_a_client_only_adapter_without_open_client_is_refused() -> None:
+    """A client SDK adapter with no open_client is a usage error naming what is missing."""
+    import attrs
+
+    class NoClients:
+        def __init__(self, collector: Collector) -> None:
+            inner = ReferenceAdapter(collector)
+            self.info = attrs.evolve(inner.info, kind=inner.info.kind.CLIENT)
+            self.flush, self.shutdown = inner.flush, inner.shutdown
+
+    with pytest.raises(InvalidAdapterError, match="missing: open_client"):
+        run(NoClients, run_settings=FAST)
+
+
+class _RenamedReference(ReferenceAdapter):
+    """The reference SDK under a name no registry knows, broken so that a reproducer is written."""
+
+    def __init__(self, collector: Collector) -> None:
+        import attrs
+
+        super().__init__(collector)
+        self._info = attrs.evolve(self._info, name="acme")
+
+    def track(self, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+
+def test_a_reproducer_names_a_module_attr_adapter_so_replay_can_load_it() -> None:
+    """An adapter outside the registry is named by module:attr in its reproducer and trace."""
+    result = run(_RenamedReference, run_settings=FAST)
+    reproducers = [r.reproducer for r in result.results if r.reproducer]
+    assert reproducers
+    assert "adapter='test_engine:_RenamedReference'" in reproducers[0]

@@ -171,6 +171,8 @@ class Harness:
     first_failing_trace: list[dict[str, Any]] | None = None
     """The trace of the example that first failed in this round, before any shrinking."""
     info_cache: AdapterInfo | None = None
+    adapter_ref: str = ""
+    """What ``replay(adapter=...)`` accepts for this adapter: a registry name or ``module:attr``."""
 
     @property
     def info(self) -> AdapterInfo:

@@ -47,11 +47,22 @@ MAX_ROUNDS = 8
 """After a failure, the machine is rerun ignoring what was found, to find the next rule broken."""
 PROGRESS_EVERY = 500
 
-def check_adapter(adapter: object, factory: object) -> Adapter:
-    """Raise :class:`InvalidAdapterError` unless ``adapter`` looks like an Adapter."""
-    info = getattr(adapter, "info", None)
-    missing = [m for m in ("open_client", "track", "identify", "flush", "shutdown")
-               if not callable(getattr(adapter, m, None))]  # fmt: skip
+def check_adapter(adapter: object, factory: object, info: object = None) -> Adapter:
+    """Raise :class:`InvalidAdapterError` unless ``adapter`` looks like an Adapter of its kind.
+
+    Every adapter needs ``info``, ``flush`` and ``shutdown``; a client SDK ``open_client``; a
+    server SDK ``track`` (and ``identify``/``alias`` only with those capabilities).
+    """
+    info = getattr(adapter, "info", None) if info is None else info
+    kind = getattr(info, "kind", None)
+    declared: object = getattr(info, "capabilities", frozenset())
+    capabilities = declared if isinstance(declared, (set, frozenset)) else frozenset()
+    needed = ["flush", "shutdown"]
+    if kind is None or getattr(kind, "client", True):
+        needed.append("open_client")
+    if kind is None or getattr(kind, "server", True):
+        needed += ["track"] + [m for m in ("identify", "alias") if m in capabilities]
+    missing = [m for m in needed if not callable(getattr(adapter, m, None))]
     if info is None or missing:
         msg = (
             f"adapter factory {describe(factory)} returned {describe(adapter)}, which is not an "
@@ -67,7 +78,8 @@ def check_capabilities(info: object) -> None:
     """Raise :class:`InvalidAdapterError` for a capability name the suite does not know."""
     import difflib  # noqa: PLC0415
 
-    capabilities: object = getattr(info, "capabilities", frozenset())
+    declared: object = getattr(info, "capabilities", frozenset())
+    capabilities = declared if isinstance(declared, (set, frozenset)) else frozenset()
     if not isinstance(capabilities, (set, frozenset)):
         msg = (f"adapter info.capabilities must be a frozenset of names (got "
                f"{describe(capabilities)}). Known: {', '.join(sorted(CAPABILITIES))}.")  # fmt: skip
@@ -137,7 +149,7 @@ def _run(
     adapter, info = _build_adapter(factory, collector, run_settings.step_timeout)
     profile = get_profile(profile_name or info.profile)
     harness = Harness(adapter, collector, profile, step_timeout=run_settings.step_timeout,
-                      info_cache=info)  # fmt: skip
+                      info_cache=info, adapter_ref=adapter_reference(factory, info))  # fmt: skip
     emit(RunStarted(info, profile.name, run_settings.to_json(), _now()))
 
     findings: dict[str, tuple[Violation, ...]] = {}
@@ -145,9 +157,12 @@ def _run(
     declared = frozenset(x.requirement for x in expected_failures)
     evidence: dict[str, tuple[str, dict[str, Any]]] = {}
     errors: dict[str, str] = {}
+    covers: dict[str, frozenset[str]] = {}
     try:
+        machines = build_machines(harness)
+        covers.update({m.machine_name: m.covers for m in machines})
         with harness.alarms():  # one SIGALRM handler for the whole run
-            for machine in build_machines(harness):
+            for machine in machines:
                 if stop_on & set(findings):
                     break
                 name = machine.machine_name
@@ -178,7 +193,7 @@ def _run(
             collector.close()  # the HTTP front end an adapter asked for with url_for()
     if adapter_shutdown_error:
         errors["shutdown"] = adapter_shutdown_error
-    results = decide(harness, findings, evidence, errors, expected_failures)
+    results = decide(harness, findings, evidence, errors, expected_failures, covers=covers)
     code = exit_code(results, require_all=require_all)
     finished = RunFinished(
         info=adapter.info,
@@ -192,6 +207,22 @@ def _run(
     )
     emit(finished)
     return finished
+
+
+def adapter_reference(factory: object, info: AdapterInfo) -> str:
+    """How a reproducer names the adapter so that ``replay`` can load it again.
+
+    A name from the registry if ``info.name`` is one; else the factory's ``module:attr`` when
+    it can be imported by that path; else ``info.name`` (replay then needs the factory).
+    """
+    from conformance.adapters.catalogue import available_adapters  # noqa: PLC0415
+
+    if info.name in {entry.name for entry in available_adapters()}:
+        return info.name
+    module, qualname = getattr(factory, "__module__", None), getattr(factory, "__qualname__", "")
+    if module and qualname and "<" not in qualname and module != "__main__":
+        return f"{module}:{qualname}"
+    return info.name
 
 
 def _build_adapter(factory: AdapterFactory, collector: Collector, timeout: float
@@ -211,7 +242,7 @@ def _build_adapter(factory: AdapterFactory, collector: Collector, timeout: float
             raise
         msg = f"{what} raised {type(exc).__name__}: {exc}"
         raise AdapterFailedError(msg) from exc
-    adapter = check_adapter(built, factory)
+    adapter = check_adapter(built, factory, info)
     if not isinstance(info, AdapterInfo):
         msg = (f"adapter info must be a conformance.AdapterInfo (got {describe(info)}). Build it "
                "with AdapterInfo(name=..., kind=AdapterKind.SERVER, profile=..., ...).")  # fmt: skip

@@ -25,7 +25,7 @@ def failing_trace(harness: Harness, machine: str) -> dict[str, Any]:
     info = harness.info
     return {
         "format": "identity-conformance-trace/1",
-        "adapter": info.name,
+        "adapter": harness.adapter_ref or info.name,
         "profile": harness.profile.name,
         "machine": harness.last_failing_machine or machine,
         "steps": harness.last_failing_trace or [],

@@ -19,9 +19,15 @@ def decide(
     evidence: dict[str, tuple[str, dict[str, Any]]],
     errors: dict[str, str],
     expected_failures: Sequence[ExpectedFailure],
+    covers: dict[str, frozenset[str]] | None = None,
 ) -> list[RequirementResult]:
-    """One result per requirement: skip, fail, error, never exercised, pass, then expectations."""
+    """One result per requirement: skip, fail, error, never exercised, pass, then expectations.
+
+    ``errors`` is keyed by machine name (or a run-wide key); ``covers`` says which
+    requirement scopes each machine checks, so any machine's error reaches its verdicts.
+    """
     expected = {x.requirement: x for x in expected_failures}
+    covers = covers if covers is not None else DEFAULT_COVERS
     seen: dict[str, list[Violation]] = {}
     for violation in harness.found.values():
         seen.setdefault(violation.requirement, []).append(violation)
@@ -36,11 +42,8 @@ def decide(
             verdict, reason = Verdict.SKIP, skip
         elif requirement.id in findings:
             verdict, reason = Verdict.FAIL, str(findings[requirement.id][0].message)
-        elif (error := errors.get("interrupted") or errors.get(requirement.scope.value)
-              or errors.get("shutdown")):
+        elif error := _error_for(requirement.scope.value, errors, covers):
             verdict, reason = Verdict.ERROR, error
-        elif requirement.scope.value == "delivery" and errors:
-            verdict, reason = Verdict.ERROR, next(iter(errors.values()))
         elif checks == 0:
             verdict = Verdict.ERROR
             reason = "never exercised: no generated step reached a check of this requirement"
@@ -63,6 +66,23 @@ def decide(
             reproducer=reproducer, trace=trace,
         ))  # fmt: skip
     return results
+
+
+DEFAULT_COVERS = {"client": frozenset({"client", "delivery"}),
+                  "server": frozenset({"server", "delivery"})}  # fmt: skip
+RUN_WIDE = ("interrupted", "shutdown")
+"""Error keys that are not a machine's: they make every undecided requirement ERROR."""
+
+
+def _error_for(scope: str, errors: dict[str, str], covers: dict[str, frozenset[str]]) -> str | None:
+    """The error of the run, or of a machine whose checks cover ``scope``, if any."""
+    for key in RUN_WIDE:
+        if key in errors:
+            return errors[key]
+    for machine, error in errors.items():
+        if scope in covers.get(machine, frozenset()):
+            return error
+    return None
 
 
 def exit_code(results: Sequence[RequirementResult], *, require_all: bool = False) -> int:

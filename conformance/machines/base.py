@@ -92,6 +92,8 @@ class BaseMachine(RuleBasedStateMachine):
 
     harness: Harness
     machine_name = "base"
+    covers: frozenset[str] = frozenset({"delivery"})
+    """The requirement scopes this machine's checks decide: an error of it makes them ERROR."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -14,6 +14,8 @@ from simulator import IdentifyOther, ReferenceClient
 class ClientMachine(ClientChecks):
     """Several devices, several users: identify, reset, reopen, track, flush."""
 
+    covers = frozenset({"client", "delivery"})
+    """The requirement scopes this machine's checks decide (its error reaches them)."""
     machine_name = "client"
 
     def __init__(self) -> None:

@@ -15,6 +15,8 @@ from simulator import snapshot
 class ServerMachine(ServerChecks):
     """Stateless server calls: user id only, anonymous id only, both, and neither."""
 
+    covers = frozenset({"server", "delivery"})
+    """The requirement scopes this machine's checks decide (its error reaches them)."""
     machine_name = "server"
 
     def __init__(self) -> None:
