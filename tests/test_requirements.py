@@ -37,3 +37,14 @@ def test_unknown_id_names_the_value_and_the_fix() -> None:
     """Looking up an unknown id names it, its type and the command that lists ids."""
     with pytest.raises(KeyError, match="'client.nope' of type str"):
         get_requirement("client.nope")
+
+
+def test_readme_documents_every_capability_with_the_rules_it_gates() -> None:
+    """README's capability table is exactly the generated one (names, promises, gated rules)."""
+    from pathlib import Path
+
+    from conformance.adapters.protocol import CAPABILITIES, capability_table
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert capability_table() in readme
+    assert all(f"| `{name}` |" in capability_table() for name in CAPABILITIES)

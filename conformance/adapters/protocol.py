@@ -37,8 +37,29 @@ class AdapterKind(str, enum.Enum):
         return self is not AdapterKind.CLIENT
 
 
-CAPABILITIES = frozenset({"alias", "identify", "persistence", "reset", "retries", "threads"})
+CAPABILITY_DOCS = {
+    "alias": "the SDK has alias (client: `ClientSession.alias`; server: `Adapter.alias`)",
+    "identify": "a server SDK has identify (`Adapter.identify`); client identify is always required",
+    "persistence": "a client reopened on the same storage key resumes its stored identity",
+    "reset": "the client SDK has logout/reset (`ClientSession.reset`)",
+    "retries": "the SDK retries a failed delivery (the collector then refuses one on purpose)",
+    "threads": "one SDK instance may be called from many threads at once",
+}
+"""What declaring each capability promises; ``capability_table()`` adds the rules each gates."""
+CAPABILITIES = frozenset(CAPABILITY_DOCS)
 """Optional operations an adapter may declare; rules needing a missing one are skipped."""
+
+
+def capability_table() -> str:
+    """A Markdown table: each capability, what it promises, and the requirements it gates."""
+    from conformance._requirements import REQUIREMENTS  # noqa: PLC0415
+
+    lines = ["| capability | declare it when | requirements it gates (skipped without it) |",
+             "|---|---|---|"]  # fmt: skip
+    for name, doc in sorted(CAPABILITY_DOCS.items()):
+        gated = ", ".join(f"`{r.id}`" for r in REQUIREMENTS if r.capability == name) or "none"
+        lines.append(f"| `{name}` | {doc} | {gated} |")
+    return "\n".join(lines) + "\n"
 
 
 @attrs.frozen
