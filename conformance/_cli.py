@@ -16,26 +16,20 @@ always runs in-process.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
-import threading
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from conformance._errors import AdapterFailedError, ConformanceError, InvalidInputError, describe
+from conformance._supervisor import STATUS_ENV, run_child, supervise
 
 if TYPE_CHECKING:
     from conformance.engine.events import Handler
 
-STATUS_ENV = "IDENTITY_CONFORMANCE_STATUS_FILE"
 """Set by the supervising parent: the file a child run writes its exit code to."""
 STEP_TIMEOUT_RANGE = (0.01, 86400.0)
 """Seconds ``--step-timeout`` may be: long enough to be a call, short enough for a timer."""
@@ -149,118 +143,11 @@ def console_main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     status_file = os.environ.pop(STATUS_ENV, None)
     if status_file is not None:
-        _child(arguments, status_file)
+        run_child(main, arguments, status_file)
     args = _parser().parse_args(arguments)  # --help and usage errors never start a child
     if args.command == "run" and not args.no_supervise:
-        return _supervise(arguments, args)
+        return supervise(arguments, args.report_dir)
     return main(arguments)
-
-
-def _child(argv: list[str], status_file: str) -> NoReturn:
-    """Run ``main``; record its exit code only if it returned, then end at once."""
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    except KeyboardInterrupt:
-        print("identity-conformance: interrupted", file=sys.stderr)
-        _exit_now(130)
-    except BaseException:  # noqa: BLE001  (shown, and no verdict is recorded)
-        traceback.print_exc()
-        _exit_now(1)
-    Path(status_file).write_text(str(code), encoding="ascii")
-    _exit_now(code)
-
-
-def _exit_now(code: int) -> NoReturn:
-    """Flush and end the process, without waiting for threads an adapter left running."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(code)
-
-
-def _supervise(argv: list[str], args: argparse.Namespace) -> int:
-    """Run ``argv`` in a child process; its recorded exit code, else a clear error and 1."""
-    fd, status_path = tempfile.mkstemp(prefix="identity-conformance-", suffix=".status")
-    os.close(fd)
-    received: list[int] = []
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        outputs = [_fd_of(sys.stdout), _fd_of(sys.stderr)]
-        child = subprocess.Popen(  # noqa: S603  (this interpreter, this module, the user's argv)
-            [sys.executable, "-m", "conformance._cli", *argv],
-            env={**os.environ, STATUS_ENV: status_path},
-            stdout=outputs[0] if outputs[0] is not None else subprocess.PIPE,
-            stderr=outputs[1] if outputs[1] is not None else subprocess.PIPE,
-            start_new_session=True,  # terminal signals reach only us; we pass them on once
-        )
-        pumps = [_pump(pipe, stream) for pipe, stream in ((child.stdout, sys.stdout), (child.stderr, sys.stderr))
-                 if pipe is not None]  # fmt: skip
-
-        def forward(signum: int, frame: object) -> None:
-            del frame
-            received.append(signum)
-            child.send_signal(signum)
-
-        restore = {}
-        if threading.current_thread() is threading.main_thread():
-            restore = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            returncode = child.wait()
-        finally:
-            for signum, handler in restore.items():
-                signal.signal(signum, handler)
-        for pump in pumps:
-            pump.join()
-        status = Path(status_path).read_text(encoding="ascii").strip()
-    finally:
-        Path(status_path).unlink(missing_ok=True)
-    if status.lstrip("-").isdigit():
-        return int(status)
-    how = (f"was killed by signal {_signal_name(-returncode)}" if returncode < 0
-           else f"exited with status {returncode}")  # fmt: skip
-    where = (f"; {str(args.report_dir)!r} holds only an incomplete marker"
-             if args.report_dir is not None else "")  # fmt: skip
-    if received:
-        print(f"identity-conformance: interrupted by {_signal_name(received[0])}: the run ended "
-              f"without a verdict (the child process {how}); no report was written{where}.",
-              file=sys.stderr)  # fmt: skip
-        return 128 + received[0]
-    print(f"identity-conformance: error: the run ended without a verdict: the child process "
-          f"{how}. An adapter may have called os._exit() or crashed the interpreter, or the "
-          f"process was killed; no report was written{where}. Run again with --no-supervise "
-          "to debug in one process.", file=sys.stderr)  # fmt: skip
-    return 1
-
-
-def _fd_of(stream: IO[str]) -> int | None:
-    try:
-        return stream.fileno()
-    except (AttributeError, OSError, ValueError):
-        return None
-
-
-def _pump(pipe: IO[bytes], stream: IO[str]) -> threading.Thread:
-    """Copy a child's pipe to ``stream`` (when the stream has no file descriptor to share)."""
-
-    def copy() -> None:
-        for line in pipe:
-            stream.write(line.decode("utf-8", "backslashreplace"))
-            stream.flush()
-        pipe.close()
-
-    thread = threading.Thread(target=copy, name="identity-conformance-output", daemon=True)
-    thread.start()
-    return thread
-
-
-def _signal_name(signum: int) -> str:
-    try:
-        return f"{signal.Signals(signum).name} ({signum})"
-    except ValueError:
-        return str(signum)
 
 
 def _run(args: argparse.Namespace) -> int:
