@@ -626,3 +626,19 @@ def test_a_crashing_close_is_an_error_not_ignored() -> None:
     """close() raising in teardown is an adapter ERROR (it was once suppressed)."""
     result = run(_CrashesInTeardownCloseAdapter, run_settings=SMALL)
     _assert_error(result, "client.payload.as-called", naming="close failed")
+
+
+class _WrongSignature(_Session):
+    def identify(self, user_id: str) -> None:  # type: ignore[override]  # traits forgotten
+        self.client.identify(user_id)
+
+
+@_client_only
+class _WrongSignatureAdapter(_Bent):
+    session = _WrongSignature
+
+
+def test_an_adapter_method_with_the_wrong_signature_is_an_adapter_error() -> None:
+    """A TypeError from binding arguments is the adapter's bug: ERROR, not an SDK refusal or FAIL."""
+    result = run(_WrongSignatureAdapter, run_settings=SMALL)
+    _assert_error(result, "client.identify.requires-user-id", naming="TypeError")

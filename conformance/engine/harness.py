@@ -241,7 +241,7 @@ class Harness:
         except Exception as exc:
             if self._timed_out:  # the SDK turned our timeout into an error of its own
                 raise self._timeout_error() from exc
-            if refusal:
+            if refusal and not _signature_mismatch(exc):
                 return exc
             raise self._failed(what, exc) from exc
         except KeyboardInterrupt as exc:
@@ -323,6 +323,15 @@ class Harness:
         self._alarm_at = time.monotonic() + self.step_timeout * REFIRE
         signal.setitimer(signal.ITIMER_REAL, self.step_timeout * REFIRE)
         raise self._timeout_error()
+
+
+def _signature_mismatch(exc: Exception) -> bool:
+    """A TypeError raised while binding the arguments: the adapter's method has the wrong signature.
+
+    Its traceback ends in the frame that made the call (the function body never ran), so
+    it is the adapter's bug, never the SDK refusing a call.
+    """
+    return type(exc) is TypeError and exc.__traceback__ is not None and exc.__traceback__.tb_next is None
 
 
 def call_with_timeout(what: str, fn: Callable[[], T], timeout: float) -> T:
