@@ -59,7 +59,7 @@ def _builtin_entries() -> list[AdapterEntry]:
     ]
     for mutant in MUTANTS:
         entries.append(AdapterEntry(  # noqa: PERF401  (readable per-kind blocks)
-            mutant.name, "both" if mutant.scope == "both" else mutant.scope, "seed",
+            mutant.name, "both" if mutant.scope == "both" else mutant.scope, mutant.profile,
             installed=True, mutant=True, expected_violation=mutant.breaks,
             description=mutant.bug, origin="built-in mutant",
             factory=functools.partial(mutant.factory),
@@ -111,10 +111,18 @@ def available_adapters() -> list[AdapterEntry]:
 
 
 def load_adapter(name: object, profile: str | None = None) -> AdapterFactory:
-    """The factory for ``name`` (a listed name or ``module:attr``); raise naming the choices."""
+    """The factory for ``name`` (a listed name, ``module:attr`` or ``cmd:COMMAND``); raise naming the choices.
+
+    ``cmd:COMMAND`` (``cmd+validate:COMMAND`` to check every message against the schema)
+    starts COMMAND, shlex-split, as a child speaking the JSON-lines protocol (docs/protocol.md).
+    """
     if not isinstance(name, str) or not name:
         msg = f"adapter must be a name or 'module:attr' (got {describe(name)}). Run `identity-conformance list`."
         raise UnknownAdapterError(msg)
+    if name.startswith(("cmd:", "cmd+validate:")):  # a child process speaking JSON lines
+        from conformance.adapters.jsonl import command_factory  # noqa: PLC0415
+
+        return command_factory(name)
     if ":" in name:
         module_name, _, attr = name.partition(":")
         try:

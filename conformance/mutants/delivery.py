@@ -1,0 +1,88 @@
+"""Delivery mutants: transports that lose, repeat, renumber or reorder what both halves send.
+
+Each replaces :meth:`_DeliveryMutant.deliver_batch`, the function the SDK's outbox hands
+every batch to (``simulator.Outbox.deliver``), and names its primary requirement
+(``breaks``) and the knock-on failures full runs show (``also_breaks``).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import attrs
+
+from conformance.mutants.base import Mutant, _DeliveryMutant, registrar
+from simulator import DeliveryError, Event, Kind
+
+MUTANTS: list[Mutant] = []
+mutant = registrar(MUTANTS)
+
+_EXACTLY_ONCE = "delivery.exactly-once"
+_UNIQUE = "delivery.message-id.unique"
+
+
+@mutant("mutant-drops-every-seventh-event", _EXACTLY_ONCE,
+        "Flush splits the batch into chunks with an off-by-one, so the 7th event of every 7 is "
+        "never sent.", scope="both", also_breaks=("client.identify.emits-per-profile",))  # fmt: skip
+class _DropsEverySeventhEvent(_DeliveryMutant):
+    def deliver_batch(self, events: list[Event]) -> None:
+        for start in range(0, len(events), 7):
+            self.send_batch(events[start : start + 6])
+
+
+@mutant("mutant-identify-sent-twice", _EXACTLY_ONCE,
+        "Identify events are sent twice, immediately and again with the batch, and the second "
+        "copy gets its own message id.", scope="both",
+        also_breaks=("delivery.retry.same-message-id",))  # fmt: skip
+class _IdentifySentTwice(_DeliveryMutant):
+    def deliver_batch(self, events: list[Event]) -> None:
+        again = [attrs.evolve(e, message_id=self.sdk.ids.new_id())
+                 for e in events if e.kind is Kind.IDENTIFY]  # fmt: skip
+        self.send_batch(events + again)
+
+
+@mutant("mutant-retry-new-message-ids", "delivery.retry.same-message-id",
+        "A batch resent after a failed delivery is serialized again with new message ids.",
+        scope="both")  # fmt: skip
+class _RetryNewMessageIds(_DeliveryMutant):
+    retrying = False
+
+    def deliver_batch(self, events: list[Event]) -> None:
+        if self.retrying:
+            events = [attrs.evolve(e, message_id=self.sdk.ids.new_id()) for e in events]
+        try:
+            self.send_batch(events)
+        except DeliveryError:
+            self.retrying = True
+            raise
+        self.retrying = False
+
+
+@mutant("mutant-message-ids-per-batch", _UNIQUE,
+        "Message ids are numbered from zero in every batch, so each batch reuses the previous "
+        "batch's ids.", scope="both")  # fmt: skip
+class _MessageIdsPerBatch(_DeliveryMutant):
+    def deliver_batch(self, events: list[Event]) -> None:
+        self.send_batch([attrs.evolve(e, message_id=f"msg-{i:06d}")
+                         for i, e in enumerate(events)])  # fmt: skip
+
+
+@mutant("mutant-message-id-from-content", _UNIQUE,
+        "The message id is a hash of the event's kind, name and ids, so two identify calls "
+        "for the same user get the same message id.", scope="both")  # fmt: skip
+class _MessageIdFromContent(_DeliveryMutant):
+    def deliver_batch(self, events: list[Event]) -> None:
+        def content_id(e: Event) -> str:
+            key = f"{e.kind.value}|{e.name}|{e.user_id}|{e.anonymous_id}|{e.distinct_id}"
+            return str(uuid.uuid5(uuid.NAMESPACE_URL, key))
+
+        self.send_batch([attrs.evolve(e, message_id=content_id(e)) for e in events])
+
+
+# -- mutants of the SHOULD requirements --------------------------------------------------------
+@mutant("mutant-identify-sent-first", "delivery.order.per-client",
+        "Flush sends a batch's identify events ahead of its other events, so a client's events "
+        "arrive out of call order.", scope="both")  # fmt: skip
+class _IdentifySentFirst(_DeliveryMutant):
+    def deliver_batch(self, events: list[Event]) -> None:
+        self.send_batch(sorted(events, key=lambda e: e.kind is not Kind.IDENTIFY))

@@ -1,0 +1,204 @@
+"""Server mutants: server SDKs that keep state between calls or change the ids they are given.
+
+Each names its primary requirement (``breaks``) and the knock-on failures full runs
+show (``also_breaks``); the mutant sweep (``conformance.report.sweep``) checks both.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, cast
+
+import attrs
+
+from conformance.collector.store import Collector
+from conformance.mutants.base import Mutant, _MutantAdapter, registrar
+from simulator import Kind, snapshot
+from simulator.testing import QueuedCall, WireIds, queue_call, queued_calls, replace_queued_call
+
+MUTANTS: list[Mutant] = []
+mutant = registrar(MUTANTS)
+
+_AT_LEAST_ONE = "server.ids.at-least-one"
+_AS_GIVEN = "server.ids.exactly-as-given"
+_CARRY_OVER = "server.state.no-carry-over"
+_IDENTIFY_NOTHING = "server.state.identify-changes-nothing"
+_NOT_RETAINED = "server.arguments.not-retained"
+_BOTH_LINK = "server.ids.both-link"
+
+
+@mutant("mutant-server-caches-user", _CARRY_OVER,
+        "The server SDK remembers the last user id of the batch and fills it into later calls "
+        "of the batch that omit it.", scope="server",
+        also_breaks=(_AT_LEAST_ONE, _IDENTIFY_NOTHING, _BOTH_LINK))  # fmt: skip
+class _ServerCachesUser(_MutantAdapter):
+    last_user: str | None = None
+
+    def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+              anonymous_id: str | None) -> None:  # fmt: skip
+        if user_id is not None:
+            self.last_user = user_id
+        super().track(event, properties, user_id=user_id or self.last_user,
+                      anonymous_id=anonymous_id)  # fmt: skip
+
+    def flush(self) -> None:
+        self.last_user = None  # the cache lives as long as the batch
+        super().flush()
+
+
+@mutant("mutant-server-caches-anonymous-id", _CARRY_OVER,
+        "The server SDK remembers the last anonymous id of the batch and fills it into later "
+        "calls of the batch that omit it.", scope="server",
+        also_breaks=(_AT_LEAST_ONE, _IDENTIFY_NOTHING, _BOTH_LINK))  # fmt: skip
+class _ServerCachesAnonymousId(_MutantAdapter):
+    last_anonymous: str | None = None
+
+    def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+              anonymous_id: str | None) -> None:  # fmt: skip
+        if anonymous_id is not None:
+            self.last_anonymous = anonymous_id
+        super().track(event, properties, user_id=user_id,
+                      anonymous_id=anonymous_id or self.last_anonymous)  # fmt: skip
+
+    def flush(self) -> None:
+        self.last_anonymous = None  # the cache lives as long as the batch
+        super().flush()
+
+
+@mutant("mutant-server-identify-sets-default-user", _IDENTIFY_NOTHING,
+        "Server identify() sets a default user id that later calls of the batch without a "
+        "user id use.", scope="server",
+        also_breaks=(_AT_LEAST_ONE, _CARRY_OVER, _BOTH_LINK))  # fmt: skip
+class _ServerIdentifySetsDefaultUser(_MutantAdapter):
+    default_user: str | None = None
+
+    def identify(self, *, user_id: str | None, anonymous_id: str | None,
+                 traits: Mapping[str, Any]) -> None:  # fmt: skip
+        super().identify(user_id=user_id, anonymous_id=anonymous_id, traits=traits)
+        self.default_user = user_id or self.default_user
+
+    def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+              anonymous_id: str | None) -> None:  # fmt: skip
+        super().track(event, properties, user_id=user_id or self.default_user,
+                      anonymous_id=anonymous_id)  # fmt: skip
+
+    def flush(self) -> None:
+        self.default_user = None  # the default lives as long as the batch
+        super().flush()
+
+
+@mutant("mutant-server-traits-carry-over", _CARRY_OVER,
+        "Server identify() merges its traits into a per-batch context, so each identify sends "
+        "the traits of the earlier identify calls of the batch too.", scope="server")  # fmt: skip
+class _ServerTraitsCarryOver(_MutantAdapter):
+    def __init__(self, collector: Collector, profile: str | None = None, seed: int = 0) -> None:
+        super().__init__(collector, profile, seed)
+        self.context: dict[str, Any] = {}
+
+    def identify(self, *, user_id: str | None, anonymous_id: str | None,
+                 traits: Mapping[str, Any]) -> None:  # fmt: skip
+        self.context.update(traits)
+        super().identify(user_id=user_id, anonymous_id=anonymous_id, traits=self.context)
+
+    def flush(self) -> None:
+        self.context.clear()
+        super().flush()
+
+
+@mutant("mutant-server-mutates-properties", _NOT_RETAINED,
+        "Server track() writes its library name into the caller's properties dict instead of "
+        "into a copy.", scope="server", also_breaks=(_CARRY_OVER,))  # fmt: skip
+class _ServerMutatesProperties(_MutantAdapter):
+    def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+              anonymous_id: str | None) -> None:  # fmt: skip
+        cast("dict[str, Any]", properties)["library"] = "reference"
+        super().track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
+
+
+@mutant("mutant-server-properties-by-reference", _NOT_RETAINED,
+        "Server track() queues the caller's properties dict itself, so changes the caller "
+        "makes before the flush are sent.", scope="server", also_breaks=(_CARRY_OVER,))  # fmt: skip
+class _ServerPropertiesByReference(_MutantAdapter):
+    def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+              anonymous_id: str | None) -> None:  # fmt: skip
+        super().track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
+        outbox = self.sdk.outbox
+        calls = queued_calls(outbox)
+        for i in range(len(calls) - 1, -1, -1):  # other threads may have queued since
+            if calls[i].name == event:
+                replace_queued_call(outbox, i, attrs.evolve(calls[i], properties=properties))
+                break
+
+
+@mutant("mutant-server-ids-on-instance", "server.threads.isolated",
+        "Server track() keeps the ids of the call in progress on the shared instance, not per "
+        "call, so concurrent calls can send each other's ids.", scope="server")  # fmt: skip
+class _ServerIdsOnInstance(_MutantAdapter):
+    current: tuple[str | None, str | None] = (None, None)
+
+    def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+              anonymous_id: str | None) -> None:  # fmt: skip
+        self.current = (user_id, anonymous_id)
+        time.sleep(0)  # any thread switch here lets another call overwrite `current`
+        user_id, anonymous_id = self.current
+        super().track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
+
+
+@mutant("mutant-server-accepts-no-ids", _AT_LEAST_ONE,
+        "Server track() has no at-least-one-id check: a call with neither id is sent with no "
+        "ids.", scope="server")  # fmt: skip
+class _ServerAcceptsNoIds(_MutantAdapter):
+    def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+              anonymous_id: str | None) -> None:  # fmt: skip
+        if user_id is None and anonymous_id is None:
+            queue_call(self.sdk.outbox, QueuedCall(Kind.TRACK, event, WireIds(source="server"),
+                                                   properties=snapshot(properties)))  # fmt: skip
+            return
+        super().track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
+
+
+@mutant("mutant-server-drops-anonymous-id", _AS_GIVEN,
+        "Server track() drops the anonymous id when a user id is also given.",
+        scope="server", also_breaks=(_BOTH_LINK,))  # fmt: skip
+class _ServerDropsAnonymousId(_MutantAdapter):
+    def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+              anonymous_id: str | None) -> None:  # fmt: skip
+        super().track(event, properties, user_id=user_id,
+                      anonymous_id=None if user_id else anonymous_id)  # fmt: skip
+
+
+@mutant("mutant-server-swaps-ids", _AS_GIVEN,
+        "Server identify() given both ids sends them in each other's place.",
+        scope="server", also_breaks=(_BOTH_LINK,))  # fmt: skip
+class _ServerSwapsIds(_MutantAdapter):
+    def identify(self, *, user_id: str | None, anonymous_id: str | None,
+                 traits: Mapping[str, Any]) -> None:  # fmt: skip
+        if user_id is not None and anonymous_id is not None:
+            user_id, anonymous_id = anonymous_id, user_id
+        super().identify(user_id=user_id, anonymous_id=anonymous_id, traits=traits)
+
+
+@mutant("mutant-server-ascii-ids", _AS_GIVEN,
+        "The server SDK encodes ids as ASCII and silently drops the other characters.",
+        scope="server", also_breaks=(_BOTH_LINK,))  # fmt: skip
+class _ServerAsciiIds(_MutantAdapter):
+    def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+              anonymous_id: str | None) -> None:  # fmt: skip
+        def ascii_only(value: str | None) -> str | None:
+            return value and value.encode("ascii", "ignore").decode()
+
+        super().track(event, properties, user_id=ascii_only(user_id),
+                      anonymous_id=ascii_only(anonymous_id))  # fmt: skip
+
+
+# -- mutants of the SHOULD requirements --------------------------------------------------------
+@mutant("mutant-server-identify-drops-anonymous-id", _BOTH_LINK,
+        "Server identify() given both ids sends only the user id, so it never links the "
+        "anonymous id's earlier events to the user.", scope="server",
+        also_breaks=(_AS_GIVEN,))  # fmt: skip
+class _ServerIdentifyDropsAnonymousId(_MutantAdapter):
+    def identify(self, *, user_id: str | None, anonymous_id: str | None,
+                 traits: Mapping[str, Any]) -> None:  # fmt: skip
+        super().identify(user_id=user_id, anonymous_id=None if user_id else anonymous_id,
+                         traits=traits)  # fmt: skip
