@@ -11,6 +11,9 @@ overflow a float are refused with 400 and the place they were found, so nothing 
 be re-encoded as UTF-8 JSON ever reaches the collector. Messages that quote request content
 pass through :func:`redact_secrets`, so write keys and tokens never reach a log or a reply.
 
+Slightly over 400 lines on purpose: strict JSON, gunzip and redaction are one safety
+boundary that every vendor module relies on, and reads best in one place.
+
 A vendor module declares its endpoints as data: a tuple of :class:`Route` records, each a
 set of methods, a path relative to the vendor's mount and a :data:`Decoder`. Endpoints that
 browser SDKs call for configuration (settings, feature flags, remote config) are
