@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--fail-fast", action="store_true",
                      help="stop once a MUST requirement fails, i.e. once exit code 1 is certain "
                      "(quicker; rules not reached yet show ERROR)")  # fmt: skip
+    run.add_argument("--validate", action="store_true",
+                     help="for a cmd: adapter (JSON lines over a child process, docs/protocol.md): "
+                     "check every message both ways against the protocol's JSON Schema")  # fmt: skip
     run.add_argument("--report-dir", type=Path, default=None,
                      help="write report.json, summary.md and traces/ here")  # fmt: skip
     run.add_argument("--expected-failures", type=Path, default=None,
@@ -173,6 +176,8 @@ def _run(args: argparse.Namespace) -> int:
         get_profile(args.profile)
     if args.report_dir is not None:
         _check_report_dir(args.report_dir)
+    if args.validate:  # read by the cmd: adapter factory (conformance.adapters.jsonl)
+        os.environ["CONFORMANCE_JSONL_VALIDATE"] = "1"
     factory = load_adapter(args.adapter, args.profile)
     writers: list[Handler] = [ConsoleWriter(sys.stdout)]
     if args.report_dir is not None:

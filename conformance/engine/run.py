@@ -217,6 +217,9 @@ def adapter_reference(factory: object, info: AdapterInfo) -> str:
     """
     from conformance.adapters.catalogue import available_adapters  # noqa: PLC0415
 
+    declared = getattr(factory, "adapter_ref", None)  # e.g. 'cmd:node bridge.js segment'
+    if isinstance(declared, str) and declared:
+        return declared
     if info.name in {entry.name for entry in available_adapters()}:
         return info.name
     module, qualname = getattr(factory, "__module__", None), getattr(factory, "__qualname__", "")
