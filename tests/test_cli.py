@@ -168,7 +168,7 @@ def test_a_new_run_marks_an_old_report_incomplete_until_it_finishes(tmp_path: Pa
 def test_require_all_warns_before_the_table_and_fails_on_a_skipped_must(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An adapter declaring no capabilities passes, but with --require-all exits 1 with a WARNING before the table naming the skipped MUST ids."""
-    budget = ["--max-examples", "5", "--step-count", "10"]
+    budget: list[str] = []  # the default budget: a small one may leave a rule never exercised (ERROR)
     assert main(["run", "--adapter", "test_cli:stripped_reference", *budget]) == 0
     capsys.readouterr()
     code = main(["run", "--adapter", "test_cli:stripped_reference", *budget, "--require-all",
