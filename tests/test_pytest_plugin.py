@@ -10,19 +10,38 @@ import pytest
 pytest_plugins = ["pytester"]
 
 
-def test_adapter_option_adds_a_passing_item_for_the_reference(pytester: pytest.Pytester) -> None:
-    """`--conformance-adapter reference` adds one conformance item, which passes."""
+def test_adapter_option_adds_one_item_per_requirement_for_the_reference(pytester: pytest.Pytester) -> None:
+    """`--conformance-adapter reference` adds one item per requirement: 26 pass, alias skips."""
     pytester.makepyfile("def test_nothing():\n    pass\n")
-    result = pytester.runpytest("--conformance-adapter", "reference")
-    result.assert_outcomes(passed=2)
+    result = pytester.runpytest("--conformance-adapter", "reference", "-v")
+    result.assert_outcomes(passed=27, skipped=1)
+    result.stdout.fnmatch_lines(["*test_conformance?client.reset.forgets-user? PASSED*",
+                                 "*test_conformance?client.alias.names-both-ids? SKIPPED*"])
 
 
-def test_mutant_item_fails_naming_the_requirement(pytester: pytest.Pytester) -> None:
-    """A mutant adapter makes the item fail with its requirement id and a reproducer."""
+def test_mutant_fails_exactly_its_requirements_and_junit_names_them(pytester: pytest.Pytester) -> None:
+    """A mutant fails exactly the items of the requirements it lists; JUnit XML names each one."""
+    import xml.etree.ElementTree as ET
+
+    from conformance.mutants import MUTANTS
+
+    mutant = next(m for m in MUTANTS if m.name == "mutant-reset-keeps-user")
+    junit = pytester.path / "out.xml"
+    result = pytester.runpytest("--conformance-adapter", mutant.name, f"--junitxml={junit}")
+    failed = {case.get("name", "").removeprefix("test_conformance[").removesuffix("]")
+              for case in ET.parse(junit).getroot().iter("testcase")  # noqa: S314  (our own file)
+              if case.find("failure") is not None}  # fmt: skip
+    assert failed == set(mutant.requirements)
+    result.stdout.fnmatch_lines(["*client.reset.forgets-user ?MUST? FAIL*", "*Reproducer:*",
+                                 "*from conformance import replay*"])
+    assert "def runtest" not in result.stdout.str()  # the finding, not the suite's source
+
+
+def test_k_selects_one_requirement(pytester: pytest.Pytester) -> None:
+    """`-k` picks requirement items by id, as for any test."""
     result = pytester.runpytest("--conformance-adapter", "mutant-reset-keeps-user",
-                                "--conformance-fail-fast")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*client.reset.forgets-user*", "*from conformance import replay*"])
+                                "--conformance-fail-fast", "-k", "forgets-user")
+    result.assert_outcomes(failed=1, deselected=26)
 
 
 def test_without_the_option_nothing_is_added(pytester: pytest.Pytester) -> None:
