@@ -207,3 +207,20 @@ def test_a_reproducer_names_a_module_attr_adapter_so_replay_can_load_it() -> Non
     reproducers = [r.reproducer for r in result.results if r.reproducer]
     assert reproducers
     assert "adapter='test_engine:_RenamedReference'" in reproducers[0]
+
+
+def test_reproducers_are_minimal_and_replay_to_the_same_violation() -> None:
+    """A reproducer keeps only the steps the finding needs, and replaying it gives the same violation."""
+    from conformance import replay
+
+    result = run(load_adapter("mutant-reset-keeps-user"),
+                 stop_on=frozenset({"client.reset.forgets-user"}))
+    found = next(r for r in result.results if r.requirement == "client.reset.forgets-user")
+    assert found.trace is not None
+    rules = [s["rule"] for s in found.trace["steps"] if not s.get("made_by")]
+    assert rules == ["identify", "reset"], rules  # nothing that changes nothing
+    again = replay(adapter="mutant-reset-keeps-user", steps=found.trace["steps"],
+                   profile=found.trace["profile"], machine=found.trace["machine"])
+    mine = [v for v in again if v.requirement == "client.reset.forgets-user"]
+    assert [(v.message, v.step) for v in mine] == [(v.message, v.step) for v in found.violations]
+    assert "closing probe event of device-0" in found.violations[0].message

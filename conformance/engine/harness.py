@@ -300,6 +300,10 @@ class Harness:
             self._alarm_at = 0.0
             signal.signal(signal.SIGALRM, previous)
 
+    def timer_lost(self) -> None:
+        """Someone else used the process's timer (a replay's own harness): set it afresh next call."""
+        self._alarm_at = 0.0
+
     def _set_alarm(self) -> None:
         """Fire after the current call has run for between 1 and ALARM_SLACK step_timeouts."""
         delay = self.step_timeout * ALARM_SLACK - (time.monotonic() - self._call_started)

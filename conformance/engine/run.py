@@ -34,6 +34,7 @@ from conformance.engine.events import (
 )
 from conformance.engine.expected import ExpectedFailure
 from conformance.engine.harness import Harness, call_with_timeout
+from conformance.engine.minimize import minimize
 from conformance.engine.settings import RunSettings
 from conformance.engine.traces import current_trace, failing_trace, render_reproducer
 from conformance.engine.verdicts import decide, exit_code, warnings_for
@@ -178,7 +179,7 @@ def _run(
                 steps_before, examples_before = harness.steps, harness.examples
                 try:
                     error = _run_machine(machine, name, harness, run_settings, findings, evidence,
-                                         emit, stop_on, declared)  # fmt: skip
+                                         emit, stop_on, declared, factory)  # fmt: skip
                 except RunInterruptedError as exc:
                     errors[name] = errors["interrupted"] = str(exc)
                     break
@@ -263,6 +264,7 @@ def _run_machine(
     emit: Callable[[Any], None],
     stop_on: frozenset[str] = frozenset(),
     declared: frozenset[str] = frozenset(),
+    factory: AdapterFactory | None = None,
 ) -> str | None:
     found: set[str] = set()
     started = time.perf_counter()
@@ -278,9 +280,15 @@ def _run_machine(
             if not new:
                 return None
             trace = failing_trace(harness, name)
+            replayed: list[Violation] = []
+            shorter = minimize(factory, trace, new) if factory is not None else None
+            harness.timer_lost()  # the replays set and cleared the process's one timer
+            if shorter is not None:  # the same finding from fewer steps, and its violations
+                trace, replayed = shorter
             reproducer = render_reproducer(trace, sorted(new))
             for requirement in sorted(new):
-                mine = tuple(v for v in failure.violations if v.requirement == requirement)
+                mine = (tuple(v for v in replayed if v.requirement == requirement)
+                        or tuple(v for v in failure.violations if v.requirement == requirement))  # fmt: skip
                 findings[requirement] = mine
                 evidence[requirement] = (reproducer, trace)
             found |= new

@@ -141,6 +141,14 @@ class BaseMachine(RuleBasedStateMachine):
         self.trace.append({"rule": rule_name, "args": dict(args), "made_by": made_by})
         return self.seq
 
+    def _event_of(self, seq: int, kind: str = "", device: str = "") -> str:
+        """How a message names the event of step ``seq``, the closing probe by its name."""
+        step = self.trace[seq - 1] if 0 < seq <= len(self.trace) else {}
+        if step.get("made_by") == "teardown":
+            return f"the closing probe event of {step['args'].get('device', device)} (step {seq}, tracked by teardown)"
+        kind = f"{kind} " if kind else ""
+        return f"the {kind}event of step {seq}" + (f" on {device}" if device else "")
+
     def _as_called(self, value: Any) -> Any:
         text = self.sources.get(id(value))
         return snapshot_value(value) if text is None else _PoolText(text)
@@ -292,7 +300,7 @@ class BaseMachine(RuleBasedStateMachine):
             self._check("delivery.message-id.unique")
         if event.message_id is None:
             self._violate("delivery.message-id.unique",
-                          f"the {event.kind.value} event of step {seq} carried no message id, so "
+                          f"{self._event_of(seq, event.kind.value)} carried no message id, so "
                           "a resent copy cannot be told from a second call",
                           expected="a message id", observed=None, step=seq)  # fmt: skip
             return
@@ -304,7 +312,7 @@ class BaseMachine(RuleBasedStateMachine):
 
     def _missing(self, seq: int, want: Event) -> None:
         self._violate("delivery.exactly-once",
-                      f"the {want.kind.value} event of step {seq} never arrived after flush",
+                      f"{self._event_of(seq, want.kind.value)} never arrived after flush",
                       expected=want, observed=None, step=seq)
 
     def _unexpected(self, event: Event) -> None:

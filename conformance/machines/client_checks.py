@@ -106,7 +106,7 @@ class ClientChecks(BaseMachine):
               and observed not in self.users_by_device.get(device, set())):
             requirement = "client.isolation.between-clients"
         self._violate(requirement,
-                      f"the {want.kind.value} event of step {seq} on {device} carried the wrong user id",
+                      f"{self._event_of(seq, want.kind.value, device)} carried the wrong user id",
                       expected=want.user_id, observed=observed, step=seq)
 
     def _compare_anonymous(self, seq: int, device: str, want: Event, got: Event) -> None:
@@ -116,7 +116,7 @@ class ClientChecks(BaseMachine):
         self._check("client.anonymous-id.automatic")
         if not obs:
             self._violate("client.anonymous-id.automatic",
-                          f"the {want.kind.value} event of step {seq} on {device} carried no anonymous id",
+                          f"{self._event_of(seq, want.kind.value, device)} carried no anonymous id",
                           expected="an SDK-assigned id", observed=obs, step=seq)
             return
         self._compare_symbol(seq, device, sym, obs, "anonymous id")
@@ -161,7 +161,7 @@ class ClientChecks(BaseMachine):
         self._check("client.payload.as-called")
         if want.name != got.name or dict(want.properties) != dict(got.properties):
             self._violate("client.payload.as-called",
-                          f"the event of step {seq} on {device} arrived with other name or properties",
+                          f"{self._event_of(seq, '', device)} arrived with other name or properties",
                           expected={"name": want.name, "properties": dict(want.properties)},
                           observed={"name": got.name, "properties": dict(got.properties)}, step=seq)
         if want.kind is Kind.ALIAS:
@@ -292,6 +292,6 @@ class ClientChecks(BaseMachine):
             elif got_person.user_id is not None and want_person.user_id is not None:
                 requirement = "client.identify.no-merge-of-identified-users"
             self._violate(requirement,
-                          f"downstream, the event of step {seq} on {device} resolves to "
+                          f"downstream, {self._event_of(seq, '', device)} resolves to "
                           f"{got_person} instead of {want_person}",
                           expected=str(want_person), observed=str(got_person), step=seq)
