@@ -92,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
                      "check every message both ways against the protocol's JSON Schema")  # fmt: skip
     run.add_argument("--report-dir", type=Path, default=None,
                      help="write report.json, summary.md and traces/ here")  # fmt: skip
+    run.add_argument("--junit", type=Path, default=None, metavar="FILE",
+                     help="write the verdicts as JUnit XML here, one test case per requirement")  # fmt: skip
     run.add_argument("--expected-failures", type=Path, default=None,
                      help="TOML file of known deviations by requirement id (stale ones fail the run)")  # fmt: skip
     run.add_argument("--require-all", action="store_true",
@@ -113,6 +115,16 @@ def _parser() -> argparse.ArgumentParser:
                      "`list`; a module:attr in a trace is never imported, pass it here)")  # fmt: skip
     rep.add_argument("--profile", default=None, help="profile (default: the trace's)")
 
+    report = sub.add_parser("report", help="merge or compare report.json files from CI jobs")
+    report_sub = report.add_subparsers(dest="report_command", metavar="REPORT_COMMAND", required=True)
+    merge = report_sub.add_parser("merge", help="write DIR/matrix.md and DIR/merged.json from many reports")
+    merge.add_argument("reports", nargs="+", type=Path, metavar="REPORT.json",
+                       help="report.json files (or report directories) written by `run --report-dir`")  # fmt: skip
+    merge.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory to write (created if missing)")
+    diff = report_sub.add_parser("diff", help="what changed between two runs; exit 1 if something newly fails or errors")
+    diff.add_argument("old", type=Path, metavar="OLD.json", help="the earlier report.json")
+    diff.add_argument("new", type=Path, metavar="NEW.json", help="the later report.json")
+
     col = sub.add_parser("collector", help="run the reference collector on 127.0.0.1 and print what arrives")
     col.add_argument("--port", type=int, default=0, help="port, 0 to 65535 (default 0: any free port)")
     col.add_argument("--host", default="127.0.0.1", help="bind address (loopback unless --allow-remote)")
@@ -130,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handler = {
             "run": _run, "list": _list, "requirements": _requirements,
-            "replay": _replay, "collector": _collector,
+            "replay": _replay, "collector": _collector, "report": _report,
         }[args.command]  # fmt: skip
         return handler(args)
     except AdapterFailedError as exc:
@@ -159,6 +171,7 @@ def _run(args: argparse.Namespace) -> int:
     from conformance.engine.expected import load_expected_failures  # noqa: PLC0415
     from conformance.engine.run import run  # noqa: PLC0415
     from conformance.engine.settings import RunSettings  # noqa: PLC0415
+    from conformance.report.junit import JUnitWriter  # noqa: PLC0415
     from conformance.report.writers import ConsoleWriter, ReportDirWriter  # noqa: PLC0415
     from simulator import get_profile  # noqa: PLC0415
 
@@ -176,12 +189,16 @@ def _run(args: argparse.Namespace) -> int:
         get_profile(args.profile)
     if args.report_dir is not None:
         _check_report_dir(args.report_dir)
+    if args.junit is not None:
+        _check_output_file(args.junit, "--junit")
     if args.validate:  # read by the cmd: adapter factory (conformance.adapters.jsonl)
         os.environ["CONFORMANCE_JSONL_VALIDATE"] = "1"
     factory = load_adapter(args.adapter, args.profile)
     writers: list[Handler] = [ConsoleWriter(sys.stdout)]
     if args.report_dir is not None:
         writers.append(ReportDirWriter(args.report_dir))
+    if args.junit is not None:
+        writers.append(JUnitWriter(args.junit))
     must = frozenset(r.id for r in REQUIREMENTS if r.level is Level.MUST)
     stop_on = must if args.fail_fast else frozenset()
     result = run(factory, profile=args.profile, run_settings=settings, stop_on=stop_on,
@@ -189,6 +206,8 @@ def _run(args: argparse.Namespace) -> int:
                  require_all=args.require_all)  # fmt: skip
     if args.report_dir is not None:
         print(f"report written to {args.report_dir}/report.json and summary.md")
+    if args.junit is not None:
+        print(f"JUnit XML written to {args.junit}")
     return result.exit_code
 
 
@@ -232,6 +251,57 @@ def _check_report_dir(directory: Path) -> None:
         if path.exists() and not os.access(path, os.W_OK):
             msg = f"{str(path)!r} in --report-dir is not writable by this user. Fix its permissions, or pass another --report-dir."
             raise InvalidInputError(msg)
+
+
+def _check_output_file(path: Path, option: str) -> None:
+    """Refuse an output file path that cannot be written (a directory, under a file), before the run."""
+    shown = repr(str(path))
+    if os.path.lexists(path):
+        if path.is_dir() or not path.is_file():
+            msg = f"{option} {shown} is {_kind(path)}, not a file. Pass a file path (it is replaced)."
+            raise InvalidInputError(msg)
+        if not os.access(path, os.W_OK):
+            msg = f"{option} {shown} is not writable by this user. Fix its permissions, or pass another path."
+            raise InvalidInputError(msg)
+    existing = path.parent
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        msg = (f"{option} {shown} is under {str(existing)!r}, which is {_kind(existing)}, not a "
+               "directory. Pass a path whose parents are directories.")  # fmt: skip
+        raise InvalidInputError(msg)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        msg = (f"{option} {shown} cannot be written: {str(existing)!r} is a directory this user "
+               "cannot write to. Pass a writable path.")  # fmt: skip
+        raise InvalidInputError(msg)
+
+
+def _check_output_dir(directory: Path, option: str) -> None:
+    """Refuse an output directory that is a file or under one, before anything is written."""
+    existing = directory
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "" if existing == directory else f" is under {str(existing)!r}, which"
+        msg = (f"{option} {str(directory)!r}{where} is {_kind(existing)}, not a directory. "
+               "Pass a directory path (it is created if missing).")  # fmt: skip
+        raise InvalidInputError(msg)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        msg = f"{option} {str(directory)!r} cannot be written: {str(existing)!r} is not writable by this user."
+        raise InvalidInputError(msg)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from conformance.report.merge import diff_reports, load_report_file, merge  # noqa: PLC0415
+
+    if args.report_command == "merge":
+        _check_output_dir(args.out, "--out")
+        written = merge(args.reports, args.out)
+        print(f"merged {len(args.reports)} report(s) into {' and '.join(map(str, written))}")
+        return 0
+    result = diff_reports(load_report_file(args.old), load_report_file(args.new))
+    print("\n".join(result.lines()))
+    return 1 if result.worse else 0
 
 
 def _kind(path: Path) -> str:
