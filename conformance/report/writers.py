@@ -231,9 +231,15 @@ class ConsoleWriter:
             counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
         summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
         print(f"{summary} in {event.seconds} s; exit code {event.exit_code}", file=out)
-        failing = [r for r in event.results if r.verdict in (Verdict.FAIL, Verdict.ERROR) and r.reproducer]
-        if failing:
-            print(f"\nReproducer for {failing[0].requirement}:\n{failing[0].reproducer}", file=out)
+        # Every failing requirement's own reproducer, MUST first; one shared by several is shown once.
+        failing = sorted((r for r in event.results
+                          if r.verdict in (Verdict.FAIL, Verdict.ERROR) and r.reproducer),
+                         key=lambda r: r.level != "MUST")  # fmt: skip
+        shown: dict[str, list[str]] = {}
+        for r in failing:
+            shown.setdefault(r.reproducer or "", []).append(r.requirement)
+        for reproducer, requirements in shown.items():
+            print(f"\nReproducer for {', '.join(requirements)}:\n{reproducer}", file=out)
         out.flush()
 
     def shutdown(self) -> None:
