@@ -102,6 +102,7 @@ def _item_class() -> Any:
     import pytest  # noqa: PLC0415
 
     from conformance.engine.events import Verdict  # noqa: PLC0415
+    from conformance.engine.verdicts import skipped_must  # noqa: PLC0415
 
     class _RequirementItem(pytest.Item):
         def __init__(self, *, requirement: str, **kwargs: Any) -> None:
@@ -117,7 +118,7 @@ def _item_class() -> Any:
             if result.verdict is Verdict.PASS:
                 return
             if result.verdict is Verdict.SKIP:
-                if self.config.getoption(REQUIRE_ALL_OPTION) and result.level == "MUST" and not result.reason.endswith(" SDK"):
+                if self.config.getoption(REQUIRE_ALL_OPTION) and skipped_must(result):
                     raise RequirementFailed(describe_failure(result, finished.warnings))
                 pytest.skip(result.reason)
             if result.verdict is Verdict.XFAIL:
@@ -144,5 +145,3 @@ class _Lazy:
 
 
 RequirementItem: Any = _Lazy()
-ConformanceItem: Any = RequirementItem
-"""The old name of :data:`RequirementItem`."""

@@ -49,14 +49,6 @@ def test_registry_is_the_families_in_order() -> None:
     assert [*client.MUTANTS, *server.MUTANTS, *delivery.MUTANTS] == MUTANTS
 
 
-def test_the_old_module_still_exports_the_registry() -> None:
-    """conformance.mutants.core keeps MUTANTS and Mutant importable, as the same objects."""
-    from conformance.mutants import core
-
-    assert core.MUTANTS is MUTANTS
-    assert core.Mutant is Mutant
-
-
 @pytest.mark.parametrize("family", list(FAMILIES), ids=lambda f: f.__name__.rsplit(".", 1)[-1])
 def test_each_family_holds_mutants_of_its_scope(family: ModuleType) -> None:
     """Every mutant in the client, server and delivery modules has that module's scope."""

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from conformance.adapters.protocol import AdapterInfo, AdapterKind
-from conformance.adapters.sdk import SDK_ADAPTERS, ServerSdkAdapter
+from conformance.adapters.sdk import ServerSdkAdapter, sdk_specs
 from conformance.collector.http import HttpCollector
 from conformance.collector.store import Collector
 from simulator import Kind
@@ -77,24 +77,24 @@ def test_each_adapter_module_imports_without_its_sdk() -> None:
         [sys.executable, "-c", program], capture_output=True, text=True, check=False, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().split(",") == [spec.name for spec in SDK_ADAPTERS]
+    assert done.stdout.strip().split(",") == [spec.name for spec in sdk_specs()]
 
 
 def test_sdk_adapters_lists_six_uniquely_named_server_adapters() -> None:
-    """SDK_ADAPTERS has six entries with unique names, modules and distributions."""
-    assert len(SDK_ADAPTERS) == 6
-    assert len({spec.name for spec in SDK_ADAPTERS}) == 6
-    assert len({spec.module for spec in SDK_ADAPTERS}) == 6
-    assert len({spec.distribution for spec in SDK_ADAPTERS}) == 6
-    assert {spec.name for spec in SDK_ADAPTERS} == set(EXPECTED_IDS)
-    assert {spec.kind for spec in SDK_ADAPTERS} == {"server"}
-    assert all("." not in spec.module for spec in SDK_ADAPTERS)
+    """sdk_specs() has six entries with unique names, modules and distributions."""
+    assert len(sdk_specs()) == 6
+    assert len({spec.name for spec in sdk_specs()}) == 6
+    assert len({spec.import_name for spec in sdk_specs()}) == 6
+    assert len({spec.distribution for spec in sdk_specs()}) == 6
+    assert {spec.name for spec in sdk_specs()} == set(EXPECTED_IDS)
+    assert {spec.kind for spec in sdk_specs()} == {"server"}
+    assert all("." not in spec.import_name for spec in sdk_specs())
 
 
-@pytest.mark.parametrize("spec", SDK_ADAPTERS, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", sdk_specs(), ids=lambda spec: spec.name)
 def test_one_track_through_the_real_sdk_arrives_with_the_right_ids(spec: Any) -> None:
     """One track through the installed SDK reaches a loopback HttpCollector with its ids."""
-    pytest.importorskip(spec.module)
+    pytest.importorskip(spec.import_name)
     adapter_class = spec.load()
     collector = Collector()
     with HttpCollector(collector) as http:
@@ -120,10 +120,10 @@ def test_one_track_through_the_real_sdk_arrives_with_the_right_ids(spec: Any) ->
     assert all(record.status < 400 for record in records), records
 
 
-@pytest.mark.parametrize("spec", SDK_ADAPTERS, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", sdk_specs(), ids=lambda spec: spec.name)
 def test_an_adapter_without_a_collector_url_serves_one_and_stops_it(spec: Any) -> None:
     """Built on a Collector without a URL, the adapter serves one itself until shutdown."""
-    pytest.importorskip(spec.module)
+    pytest.importorskip(spec.import_name)
     collector = Collector()
     adapter = spec.load(collector)
     try:
@@ -196,12 +196,12 @@ def _tox_sdk_names() -> dict[str, set[str]]:
 
 def test_tox_lists_exactly_the_declared_sdks_everywhere() -> None:
     """Every place tox.ini names SDK envs names exactly the adapters declared by SPECs."""
-    declared = {spec.name for spec in SDK_ADAPTERS}
+    declared = {spec.name for spec in sdk_specs()}
     for place, names in _tox_sdk_names().items():
         assert names == declared, place
 
 
-@pytest.mark.parametrize("spec", SDK_ADAPTERS, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", sdk_specs(), ids=lambda spec: spec.name)
 def test_each_declared_sdk_has_a_pin_and_an_expected_failures_file(spec: Any) -> None:
     """A SPEC pins a release, names a known wire vendor and has an expected-failures file."""
     from pathlib import Path
@@ -215,10 +215,10 @@ def test_each_declared_sdk_has_a_pin_and_an_expected_failures_file(spec: Any) ->
     load_expected_failures(path)  # parses, with known ids only
 
 
-@pytest.mark.parametrize("spec", SDK_ADAPTERS, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", sdk_specs(), ids=lambda spec: spec.name)
 def test_adapter_info_is_derived_from_the_spec(spec: Any) -> None:
     """The adapter's info repeats its SPEC: name, kind, profile, capabilities, distribution."""
-    pytest.importorskip(spec.module)
+    pytest.importorskip(spec.import_name)
     adapter = spec.load(Collector())
     try:
         info = adapter.info

@@ -49,7 +49,7 @@ class AdapterEntry:
 def _builtin_entries() -> list[AdapterEntry]:
     from conformance.adapters.reference import ReferenceAdapter  # noqa: PLC0415
     from conformance.adapters.sdk import sdk_specs  # noqa: PLC0415
-    from conformance.mutants.core import MUTANTS  # noqa: PLC0415
+    from conformance.mutants import MUTANTS  # noqa: PLC0415
 
     entries = [
         AdapterEntry("reference", "both", "seed", installed=True, mutant=False,

@@ -50,11 +50,6 @@ class SdkSpec:
     """``module:Class`` of the adapter, filled in by :func:`sdk_specs`."""
 
     @property
-    def module(self) -> str:
-        """The import probe (kept under its old name for callers of the catalogue)."""
-        return self.import_name
-
-    @property
     def installed(self) -> bool:
         """Whether the SDK can be imported (checked without importing it)."""
         return importlib.util.find_spec(self.import_name) is not None
@@ -110,11 +105,6 @@ def spec_named(name: str) -> SdkSpec:
     msg = f"no built-in SDK adapter is called {name!r}; known: {known}."
     raise UnknownAdapterError(msg)
 
-
-def __getattr__(name: str) -> Any:
-    if name == "SDK_ADAPTERS":  # the old name of sdk_specs()
-        return sdk_specs()
-    raise AttributeError(name)
 
 
 # --- what every SDK adapter module shares -----------------------------------------------

@@ -19,7 +19,7 @@ def decide(
     evidence: dict[str, tuple[str, dict[str, Any]]],
     errors: dict[str, str],
     expected_failures: Sequence[ExpectedFailure],
-    covers: dict[str, frozenset[str]] | None = None,
+    covers: dict[str, frozenset[str]],
 ) -> list[RequirementResult]:
     """One result per requirement: skip, fail, error, never exercised, pass, then expectations.
 
@@ -27,7 +27,6 @@ def decide(
     requirement scopes each machine checks, so any machine's error reaches its verdicts.
     """
     expected = {x.requirement: x for x in expected_failures}
-    covers = covers if covers is not None else DEFAULT_COVERS
     seen: dict[str, list[Violation]] = {}
     for violation in harness.found.values():
         seen.setdefault(violation.requirement, []).append(violation)
@@ -68,8 +67,6 @@ def decide(
     return results
 
 
-DEFAULT_COVERS = {"client": frozenset({"client", "delivery"}),
-                  "server": frozenset({"server", "delivery"})}  # fmt: skip
 RUN_WIDE = ("interrupted", "shutdown")
 """Error keys that are not a machine's: they make every undecided requirement ERROR."""
 
@@ -88,7 +85,7 @@ def _error_for(scope: str, errors: dict[str, str], covers: dict[str, frozenset[s
 def exit_code(results: Sequence[RequirementResult], *, require_all: bool = False) -> int:
     """1 for an ERROR, an XPASS, a MUST failure (or, with ``require_all``, a skipped MUST); else 0."""
     for result in results:
-        if require_all and _skipped_must(result):
+        if require_all and skipped_must(result):
             return 1
         if result.verdict in (Verdict.ERROR, Verdict.XPASS):
             return 1
@@ -101,7 +98,7 @@ _KIND_SKIP = " SDK"
 """How a skip reason for the other half of the seed ends ("... is a server SDK")."""
 
 
-def _skipped_must(result: RequirementResult) -> bool:
+def skipped_must(result: RequirementResult) -> bool:
     """A MUST requirement skipped for a missing capability or profile (not for the SDK's kind)."""
     return (result.verdict is Verdict.SKIP and result.level == Level.MUST.value
             and not result.reason.endswith(_KIND_SKIP))
@@ -119,7 +116,7 @@ def warnings_for(results: Sequence[RequirementResult], *, require_all: bool) -> 
             "a pass covers only the rest. Declare every capability the SDK has; pass "
             "--require-all to fail on a skipped MUST requirement."
         )
-    must = [r.requirement for r in results if _skipped_must(r)]
+    must = [r.requirement for r in results if skipped_must(r)]
     if require_all and must:
         out.append(f"require_all: {len(must)} MUST requirement(s) skipped: {', '.join(must)}")
     return tuple(out)

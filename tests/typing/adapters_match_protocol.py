@@ -8,37 +8,45 @@ an assignment to a ``None``-typed name under ``# type: ignore[assignment]``. Wit
 ``warn_unused_ignores`` that proves none of them is typed as ``Any`` (an ``Any`` would
 leave the ignore unused, which mypy reports). A new mutant gets a line in each section;
 the two private bases are checked too, so a mutant missing here is still covered through
-mypy's override checks on ``conformance/mutants/core.py``.
+mypy's override checks on the family modules in ``conformance/mutants/``.
 """
 
 from __future__ import annotations
 
 from conformance import Adapter, AdapterFactory, ClientSession, Collector
 from conformance.adapters.reference import ReferenceAdapter
-from conformance.mutants.core import (
+from conformance.mutants.base import (
+    _client_mutant,
+    _ClientWrapper,
+    _MutantAdapter,
+)
+from conformance.mutants.client import (
     _AnonymousIdDroppedOnceIdentified,
     _AnonymousIdPerEvent,
     _AnonymousIdPerProcess,
     _AppGroupUser,
-    _client_mutant,
-    _ClientWrapper,
-    _DropsEverySeventhEvent,
     _IdentifyAcceptsNoUser,
     _IdentifyNotStamped,
     _IdentifyOtherKeepsAnonymousId,
     _IdentifyOtherKeepsTraits,
     _IdentifyRotatesAnonymousId,
-    _IdentifySentTwice,
     _IdentityNotPersisted,
     _LazyReset,
-    _MessageIdFromContent,
-    _MessageIdsPerBatch,
-    _MutantAdapter,
     _PropertiesByReference,
     _PropertiesShallowCopy,
     _ResetKeepsTraits,
     _ResetKeepsUser,
+    _UserBoundAtFlush,
+    _UserSharedBetweenDevices,
+)
+from conformance.mutants.delivery import (
+    _DropsEverySeventhEvent,
+    _IdentifySentTwice,
+    _MessageIdFromContent,
+    _MessageIdsPerBatch,
     _RetryNewMessageIds,
+)
+from conformance.mutants.server import (
     _ServerAcceptsNoIds,
     _ServerAsciiIds,
     _ServerCachesAnonymousId,
@@ -50,8 +58,6 @@ from conformance.mutants.core import (
     _ServerPropertiesByReference,
     _ServerSwapsIds,
     _ServerTraitsCarryOver,
-    _UserBoundAtFlush,
-    _UserSharedBetweenDevices,
 )
 
 collector = Collector()
