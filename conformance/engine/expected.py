@@ -9,9 +9,13 @@ declaration shows up. File format (TOML, UTF-8)::
     reason = "track() with no ids is sent anyway"   # required, non-empty
     reproducer = "client.track('x', user_id=None, anonymous_id=None)"  # optional string
     url = "https://example.invalid/issue/1"  # optional string
+    intermittent = true   # optional: the deviation depends on timing the suite cannot fix
+    chromium = "confirmed"   # optional, browser SDKs: confirmed | not-reproduced | not-checked
 
 ``expected`` is the only top-level key; a file without it declares nothing. Each entry has
-only these four keys, and each requirement appears at most once.
+only these keys, and each requirement appears at most once. An ``intermittent`` entry
+is not stale when the run passes (the run says it did not happen this time); it still
+turns a FAIL into XFAIL, never an ERROR into anything else.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-_KEYS = ("requirement", "reason", "reproducer", "url")
+_KEYS = ("requirement", "reason", "reproducer", "url", "intermittent", "chromium")
+CHROMIUM = ("confirmed", "not-reproduced", "not-checked")
+"""What headless Chromium said of a deviation found under jsdom (issue: confirmed in a real browser)."""
 
 
 @attrs.frozen
@@ -41,6 +47,8 @@ class ExpectedFailure:
     reason: str
     reproducer: str = ""
     url: str = ""
+    intermittent: bool = False
+    chromium: str = ""
 
 
 def load_expected_failures(path: str | Path) -> tuple[ExpectedFailure, ...]:
@@ -103,5 +111,16 @@ def _entry(entry: object, i: int, where: str) -> ExpectedFailure:
         if not isinstance(value, str):
             msg = f"entry {i} of {where} ({requirement}): {key!r} must be a string (got {describe(value)})."
             raise InvalidInputError(msg)
-    return ExpectedFailure(requirement, reason, entry.get("reproducer", ""), entry.get("url", ""))
+    intermittent = entry.get("intermittent", False)
+    if not isinstance(intermittent, bool):
+        msg = (f"entry {i} of {where} ({requirement}): 'intermittent' must be true or false "
+               f"(got {describe(intermittent)}).")  # fmt: skip
+        raise InvalidInputError(msg)
+    chromium = entry.get("chromium", "")
+    if chromium != "" and chromium not in CHROMIUM:
+        msg = (f"entry {i} of {where} ({requirement}): 'chromium' must be one of "
+               f"{', '.join(CHROMIUM)} (got {describe(chromium)}).")  # fmt: skip
+        raise InvalidInputError(msg)
+    return ExpectedFailure(requirement, reason, entry.get("reproducer", ""), entry.get("url", ""),
+                           intermittent, chromium)  # fmt: skip
 

@@ -52,6 +52,8 @@ def decide(
         if declared is not None and verdict is Verdict.FAIL:
             verdict, reason = Verdict.XFAIL, f"expected failure: {declared.reason}"
             reproducer = reproducer or declared.reproducer or None
+        elif declared is not None and verdict is Verdict.PASS and declared.intermittent:
+            reason = f"declared intermittent ({declared.reason}); it did not happen in this run"
         elif declared is not None and verdict is Verdict.PASS:
             verdict = Verdict.XPASS
             reason = f"declared as an expected failure ({declared.reason}) but passed"

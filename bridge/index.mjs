@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+// The JSON-lines bridge (docs/protocol.md, version 1): one browser SDK, driven under jsdom,
+// answering the suite on stdin/stdout.
+//
+//   node bridge/index.mjs SDK [--variant NAME]
+//
+// SDK is a module in bridge/sdks/ (segment, posthog, amplitude, mixpanel, rudderstack): it
+// declares the SDK (spec) and maps each protocol operation onto the SDK's public API on one
+// page. A storage key is a device (its own cookie jar and localStorage); open_client loads a
+// new page on it, close unloads the page. Only protocol lines go to stdout: console output
+// of the bridge and of every page goes to stderr.
+import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { readdirSync } from "node:fs";
+
+import { Device } from "./lib/page.mjs";
+
+const PROTOCOL = 1;
+const require = createRequire(import.meta.url);
+const here = dirname(fileURLToPath(import.meta.url));
+const out = process.stdout;
+const log = (line) => process.stderr.write(`${line}\n`);
+console.log = console.info = console.debug = (...args) => log(args.map(String).join(" "));
+
+function usage(problem) {
+  const known = readdirSync(join(here, "sdks")).filter((f) => f.endsWith(".mjs")).map((f) => f.slice(0, -4));
+  log(`bridge: ${problem}\nusage: node bridge/index.mjs SDK [--variant NAME]\nSDK is one of: ${known.join(", ")}`);
+  process.exit(2);
+}
+
+const argv = process.argv.slice(2);
+const sdkName = argv[0];
+if (!sdkName || sdkName.startsWith("-")) usage("name the SDK to drive");
+const variantAt = argv.indexOf("--variant");
+const variantName = variantAt >= 0 ? argv[variantAt + 1] : "default";
+let sdk;
+try {
+  sdk = await import(join(here, "sdks", `${sdkName}.mjs`));
+} catch (error) {
+  if (error.code === "ERR_MODULE_NOT_FOUND" && String(error.message).includes(`${sdkName}.mjs`)) usage(`unknown SDK ${JSON.stringify(sdkName)}`);
+  throw error;
+}
+const variant = sdk.spec.variants[variantName];
+if (!variant) usage(`unknown variant ${JSON.stringify(variantName)} of ${sdkName}; known: ${Object.keys(sdk.spec.variants).join(", ")}`);
+
+const send = (message) => out.write(`${JSON.stringify(message)}\n`);
+const devices = new Map();
+const clients = new Map();
+let opened = 0;
+let collectorUrl = null;
+
+class Unsupported extends Error {}
+
+function errorOf(error) {
+  if (error instanceof Error) return { type: error.name || "Error", message: String(error.message) };
+  return { type: typeof error, message: String(error) };
+}
+
+function clientOf(request) {
+  const client = clients.get(request.client);
+  if (!client) throw new Error(`no open client ${JSON.stringify(request.client)}`);
+  return client;
+}
+
+async function settleAll() {
+  const pending = [];
+  for (const { session, page } of clients.values()) {
+    pending.push((async () => {
+      if (session.flush) await session.flush();
+      await page.network.settle();
+    })());
+  }
+  await Promise.all(pending);
+}
+
+async function dispatch(request) {
+  const { op } = request;
+  switch (op) {
+    case "init":
+      collectorUrl = request.collector_url;
+      return {};
+    case "open_client": {
+      const key = request.storage_key;
+      if (!devices.has(key)) devices.set(key, new Device(key));
+      const page = devices.get(key).open(log);
+      const session = await sdk.open(page, { collector: `${collectorUrl}/${sdk.spec.vendor}`, variant, log });
+      opened += 1;
+      const handle = `c${opened}`;
+      clients.set(handle, { session, page });
+      return { client: handle };
+    }
+    case "track":
+    case "identify":
+    case "reset":
+    case "alias":
+    case "close": {
+      if (!("client" in request)) throw new Unsupported();
+      const { session, page } = clientOf(request);
+      if (op === "track") await session.track(request.name, request.properties);
+      else if (op === "identify") await session.identify(request.user_id, request.traits);
+      else if (op === "reset") await session.reset();
+      else if (op === "alias") await session.alias(request.new_id);
+      else {
+        clients.delete(request.client);
+        if (session.flush) await session.flush();
+        await page.close();
+      }
+      return {};
+    }
+    case "flush":
+      await settleAll();
+      return {};
+    case "shutdown":
+      for (const [handle, { page }] of [...clients]) {
+        clients.delete(handle);
+        await page.close();
+      }
+      return {};
+    default:
+      throw new Unsupported();
+  }
+}
+
+const pkg = require(`${sdk.spec.package}/package.json`);
+send({
+  type: "hello",
+  protocol: PROTOCOL,
+  adapter: variantName === "default" ? sdk.spec.adapter : `${sdk.spec.adapter}-${variantName}`,
+  kind: "client",
+  profile: sdk.spec.profile,
+  capabilities: [...sdk.spec.capabilities].sort(),
+  sdk: { name: sdk.spec.package, version: pkg.version },
+  description: `${sdk.spec.package} ${pkg.version} under jsdom (${variant.description})`,
+});
+
+process.on("unhandledRejection", (error) => log(`unhandled rejection: ${error && error.stack ? error.stack : error}`));
+
+const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+for await (const line of lines) {
+  let request;
+  try {
+    request = JSON.parse(line);
+  } catch (error) {
+    log(`bridge: unreadable request line: ${line.slice(0, 200)}`);
+    process.exit(2);
+  }
+  try {
+    const extra = await dispatch(request);
+    send({ id: request.id, ok: true, ...extra });
+  } catch (error) {
+    if (error instanceof Unsupported) send({ id: request.id, unsupported: true });
+    else send({ id: request.id, ok: false, error: errorOf(error) });
+  }
+  if (request.op === "shutdown") process.exit(0);
+}
+log("bridge: stdin closed before shutdown");
+process.exit(1);
