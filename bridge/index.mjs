@@ -2,13 +2,16 @@
 // The JSON-lines bridge (docs/protocol.md, version 1): one browser SDK, driven under jsdom,
 // answering the suite on stdin/stdout.
 //
-//   node bridge/index.mjs SDK [--variant NAME]
+//   node bridge/index.mjs SDK [--variant NAME] [--browser jsdom|chromium]
 //
 // SDK is a module in bridge/sdks/ (segment, posthog, amplitude, mixpanel, rudderstack): it
-// declares the SDK (spec) and maps each protocol operation onto the SDK's public API on one
-// page. A storage key is a device (its own cookie jar and localStorage); open_client loads a
-// new page on it, close unloads the page. Only protocol lines go to stdout: console output
-// of the bridge and of every page goes to stderr.
+// declares the SDK (spec: package, bundle, profile, capabilities, variants) and exports
+// setup(window, options), which runs inside the page and maps each protocol operation onto
+// the SDK's public API. A storage key is a device (its own cookie jar and localStorage);
+// open_client loads a new page on it, close unloads the page. The same module runs under
+// jsdom (the default) and in headless Chromium (--browser chromium), where setup is sent
+// into a real page. Only protocol lines go to stdout: console output of the bridge and of
+// every page goes to stderr.
 import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -26,15 +29,21 @@ console.log = console.info = console.debug = (...args) => log(args.map(String).j
 
 function usage(problem) {
   const known = readdirSync(join(here, "sdks")).filter((f) => f.endsWith(".mjs")).map((f) => f.slice(0, -4));
-  log(`bridge: ${problem}\nusage: node bridge/index.mjs SDK [--variant NAME]\nSDK is one of: ${known.join(", ")}`);
+  log(`bridge: ${problem}\nusage: node bridge/index.mjs SDK [--variant NAME] [--browser jsdom|chromium]\nSDK is one of: ${known.join(", ")}`);
   process.exit(2);
 }
 
 const argv = process.argv.slice(2);
 const sdkName = argv[0];
 if (!sdkName || sdkName.startsWith("-")) usage("name the SDK to drive");
-const variantAt = argv.indexOf("--variant");
-const variantName = variantAt >= 0 ? argv[variantAt + 1] : "default";
+const option = (flag, fallback) => {
+  const at = argv.indexOf(flag);
+  return at >= 0 ? argv[at + 1] : fallback;
+};
+const variantName = option("--variant", "default");
+const browserName = option("--browser", "jsdom");
+if (!["jsdom", "chromium"].includes(browserName)) usage(`unknown --browser ${JSON.stringify(browserName)}: use jsdom or chromium`);
+const chromium = browserName === "chromium" ? await import("./lib/chromium.mjs") : null;
 let sdk;
 try {
   sdk = await import(join(here, "sdks", `${sdkName}.mjs`));
@@ -44,6 +53,45 @@ try {
 }
 const variant = sdk.spec.variants[variantName];
 if (!variant) usage(`unknown variant ${JSON.stringify(variantName)} of ${sdkName}; known: ${Object.keys(sdk.spec.variants).join(", ")}`);
+if (chromium && !sdk.setup) usage(`${sdkName} has no setup(window, options) to run in Chromium`);
+
+/** One open client: the SDK's session on one page, whatever the browser. */
+async function openSession(device) {
+  const options = { collector: `${collectorUrl}/${sdk.spec.vendor}`, variant: variantName, settings: variant.settings ?? {} };
+  if (chromium) {
+    const page = await device.open(log);
+    if (sdk.spec.bundle) await page.load(sdk.spec.bundle);
+    await page.setup(sdk.setup, options);
+    const hasFlush = await page.has("flush");
+    return {
+      call: (op, args) => page.call(op, args),
+      flush: async () => {
+        if (hasFlush) await page.call("flush", []);
+        await page.network.settle();
+      },
+      close: () => page.close(),
+    };
+  }
+  const page = device.open(log);
+  let session;
+  if (sdk.setup) {
+    if (sdk.spec.bundle) page.load(sdk.spec.bundle);
+    session = await sdk.setup(page.window, options);
+  } else {
+    session = await sdk.open(page, { ...options, variant, log });
+  }
+  return {
+    call: async (op, args) => {
+      if (typeof session[op] !== "function") throw new TypeError(`the session has no ${op}()`);
+      await session[op](...args);
+    },
+    flush: async () => {
+      if (session.flush) await session.flush();
+      await page.network.settle();
+    },
+    close: () => page.close(),
+  };
+}
 
 const send = (message) => out.write(`${JSON.stringify(message)}\n`);
 const devices = new Map();
@@ -65,14 +113,7 @@ function clientOf(request) {
 }
 
 async function settleAll() {
-  const pending = [];
-  for (const { session, page } of clients.values()) {
-    pending.push((async () => {
-      if (session.flush) await session.flush();
-      await page.network.settle();
-    })());
-  }
-  await Promise.all(pending);
+  await Promise.all([...clients.values()].map((session) => session.flush()));
 }
 
 async function dispatch(request) {
@@ -83,12 +124,11 @@ async function dispatch(request) {
       return {};
     case "open_client": {
       const key = request.storage_key;
-      if (!devices.has(key)) devices.set(key, new Device(key));
-      const page = devices.get(key).open(log);
-      const session = await sdk.open(page, { collector: `${collectorUrl}/${sdk.spec.vendor}`, variant, log });
+      if (!devices.has(key)) devices.set(key, chromium ? new chromium.ChromiumDevice(key) : new Device(key));
+      const session = await openSession(devices.get(key));
       opened += 1;
       const handle = `c${opened}`;
-      clients.set(handle, { session, page });
+      clients.set(handle, session);
       return { client: handle };
     }
     case "track":
@@ -97,15 +137,15 @@ async function dispatch(request) {
     case "alias":
     case "close": {
       if (!("client" in request)) throw new Unsupported();
-      const { session, page } = clientOf(request);
-      if (op === "track") await session.track(request.name, request.properties);
-      else if (op === "identify") await session.identify(request.user_id, request.traits);
-      else if (op === "reset") await session.reset();
-      else if (op === "alias") await session.alias(request.new_id);
+      const session = clientOf(request);
+      if (op === "track") await session.call("track", [request.name, request.properties]);
+      else if (op === "identify") await session.call("identify", [request.user_id, request.traits]);
+      else if (op === "reset") await session.call("reset", []);
+      else if (op === "alias") await session.call("alias", [request.new_id]);
       else {
         clients.delete(request.client);
-        if (session.flush) await session.flush();
-        await page.close();
+        await session.flush();
+        await session.close();
       }
       return {};
     }
@@ -113,10 +153,11 @@ async function dispatch(request) {
       await settleAll();
       return {};
     case "shutdown":
-      for (const [handle, { page }] of [...clients]) {
+      for (const [handle, session] of [...clients]) {
         clients.delete(handle);
-        await page.close();
+        await session.close();
       }
+      if (chromium) await chromium.closeBrowser();
       return {};
     default:
       throw new Unsupported();
@@ -127,12 +168,12 @@ const pkg = require(`${sdk.spec.package}/package.json`);
 send({
   type: "hello",
   protocol: PROTOCOL,
-  adapter: variantName === "default" ? sdk.spec.adapter : `${sdk.spec.adapter}-${variantName}`,
+  adapter: [sdk.spec.adapter, variantName === "default" ? null : variantName, chromium ? "chromium" : null].filter(Boolean).join("-"),
   kind: "client",
   profile: sdk.spec.profile,
   capabilities: [...sdk.spec.capabilities].sort(),
   sdk: { name: sdk.spec.package, version: pkg.version },
-  description: `${sdk.spec.package} ${pkg.version} under jsdom (${variant.description})`,
+  description: `${sdk.spec.package} ${pkg.version} ${chromium ? "in headless Chromium" : "under jsdom"} (${variant.description})`,
 });
 
 process.on("unhandledRejection", (error) => log(`unhandled rejection: ${error && error.stack ? error.stack : error}`));

@@ -7,6 +7,7 @@
 export const spec = {
   adapter: "js-segment",
   package: "@segment/analytics-next",
+  bundle: "@segment/analytics-next/dist/umd/index.js",
   vendor: "segment",
   profile: "segment",
   capabilities: ["alias", "persistence", "reset"],
@@ -15,20 +16,17 @@ export const spec = {
   },
 };
 
-const BUNDLE = "@segment/analytics-next/dist/umd/index.js";
-const WRITE_KEY = "ic-write-key";
-
-export async function open(page, { collector, log }) {
-  page.load(BUNDLE);
-  const { AnalyticsBrowser } = page.window.AnalyticsNext;
+// setup runs inside the page (jsdom's window, or Chromium's): self-contained, no imports.
+export async function setup(window, { collector }) {
+  const writeKey = "ic-write-key";
   const apiHost = collector.replace(/^http:\/\//, "") + "/v1";
-  const [analytics] = await AnalyticsBrowser.load({
-    writeKey: WRITE_KEY,
-    cdnSettings: { integrations: { "Segment.io": { apiKey: WRITE_KEY, apiHost, protocol: "http" } } },
+  const [analytics] = await window.AnalyticsNext.AnalyticsBrowser.load({
+    writeKey,
+    cdnSettings: { integrations: { "Segment.io": { apiKey: writeKey, apiHost, protocol: "http" } } },
   });
   // The SDK's promises settle after delivery; an application does not wait for them.
   const fire = (promise) => {
-    Promise.resolve(promise).catch((error) => log(`segment: a call's promise rejected: ${error && error.stack ? error.stack : error}`));
+    Promise.resolve(promise).catch((error) => window.console.error(`segment: a call's promise rejected: ${error && error.stack ? error.stack : error}`));
   };
   return {
     track: (name, properties) => fire(analytics.track(name, properties)),

@@ -305,7 +305,13 @@ def _run_machine(
                 raise
             return str(exc)
         except Flaky as exc:
-            return _flaky(exc, name, harness, findings, evidence, found, emit)
+            before = set(findings)
+            message = _flaky(exc, name, harness, findings, evidence, found, emit, factory)
+            harness.timer_lost()  # the replays set and cleared the process's one timer
+            recorded = set(findings) - before
+            if message is not None or not recorded:
+                return message
+            found |= recorded  # go on: the next round looks for what this example hid
         else:
             return None
     return None
@@ -319,11 +325,15 @@ def _flaky(
     evidence: dict[str, tuple[str, dict[str, Any]]],
     found: set[str],
     emit: Callable[[Any], None],
+    factory: AdapterFactory | None = None,
 ) -> str | None:
     """A failure that did not happen again when Hypothesis replayed its example: a finding.
 
     A violation seen once is a FAIL of its requirement; an adapter error seen once is an
-    ERROR of the machine. Either way the reason says it did not reproduce.
+    ERROR of the machine. Either way the reason says it did not reproduce. Hypothesis
+    calls the whole example flaky when any one of its failures did not come back, so each
+    violation's trace is replayed on a fresh adapter first: one that comes back is an
+    ordinary finding (with a minimal reproducer), only the others are marked flaky.
     """
     note = ("happened once and did not happen again when Hypothesis replayed the same "
             "example (state carried across examples, a race, or a one-off failure)")  # fmt: skip
@@ -334,8 +344,17 @@ def _flaky(
     trace = failing_trace(harness, name)
     if harness.first_failing_trace is not None:
         trace = {**trace, "machine": name, "steps": harness.first_failing_trace}
+    erred = error is not None or bool(harness.last_adapter_error)  # replaying a hang would hang
     for violation in violations:
         if violation.requirement in found or violation.requirement in findings:
+            continue
+        again = (_reproduced(factory, trace, violation.requirement)
+                 if factory is not None and not erred else None)  # fmt: skip
+        if again is not None:
+            again_trace, again_violations = again
+            findings[violation.requirement] = again_violations
+            evidence[violation.requirement] = (render_reproducer(again_trace, [violation.requirement]),
+                                               again_trace)  # fmt: skip
             continue
         flaky = attrs.evolve(violation, message=f"{violation.message} [flaky: {note}]")
         findings[flaky.requirement] = (flaky,)
@@ -350,6 +369,25 @@ def _flaky(
         emit(AdapterErrored(name, message, render_reproducer(trace, []), trace))
         return message
     return None
+
+
+def _reproduced(factory: AdapterFactory, trace: dict[str, Any], requirement: str,
+                ) -> tuple[dict[str, Any], tuple[Violation, ...]] | None:  # fmt: skip
+    """The (minimal) trace and violations of ``requirement`` if replaying ``trace`` breaks it again."""
+    from conformance.engine.replay import replay  # noqa: PLC0415  (replay imports the run loop)
+
+    try:
+        again = replay(factory, list(trace["steps"]), profile=trace["profile"], machine=trace["machine"])
+    except Exception:  # noqa: BLE001  (a trace that cannot run again does not reproduce)
+        return None
+    mine = tuple(v for v in again if v.requirement == requirement)
+    if not mine:
+        return None
+    shorter = minimize(factory, trace, {requirement})
+    if shorter is not None:
+        shorter_trace, shorter_violations = shorter
+        return shorter_trace, tuple(v for v in shorter_violations if v.requirement == requirement) or mine
+    return trace, mine
 
 
 def _shutdown(harness: Harness) -> str | None:

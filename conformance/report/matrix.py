@@ -43,10 +43,11 @@ def load_report(directory: Path) -> dict[str, Any]:
     return data
 
 
-SDK_MATRIX_TITLE = "Conformance matrix: released Python server SDKs"
+SDK_MATRIX_TITLE = "Conformance matrix: released Python server SDKs and browser SDKs"
 SDK_MATRIX_SOURCE = "`tox run -m sdk-matrix`"
 SDK_MATRIX_SETTINGS = ("derandomized default settings; each SDK posts over HTTP to the reference "
-                       "collector on 127.0.0.1")  # fmt: skip
+                       "collector on 127.0.0.1 (browser SDKs from jsdom pages in Node, over the "
+                       "JSON-lines bridge)")  # fmt: skip
 
 
 def render(reports: Sequence[dict[str, Any]], *, title: str = SDK_MATRIX_TITLE,
@@ -91,13 +92,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.report.matrix", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("reports", nargs="*", type=Path,
-                        help="report directories (default: reports/<name> of every built-in SDK adapter)")  # fmt: skip
+                        help="report directories (default: reports/<name> of every built-in SDK adapter and reports/js-<sdk> of every bridge SDK)")  # fmt: skip
     parser.add_argument("--output", type=Path, required=True, help="Markdown file to write")
     args = parser.parse_args(argv)
     if not args.reports:
+        from conformance.adapters.browser import PREFIX, browser_sdks  # noqa: PLC0415
         from conformance.adapters.sdk import sdk_specs  # noqa: PLC0415
 
         args.reports = [Path("reports") / spec.name for spec in sdk_specs()]
+        args.reports += [Path("reports") / f"{PREFIX}{sdk}" for sdk in browser_sdks()]
     try:
         reports = [load_report(d) for d in args.reports]
     except InvalidInputError as exc:

@@ -1,0 +1,166 @@
+// The same SDK modules in a real browser: headless Chromium (the distribution's package,
+// /usr/bin/chromium or $CHROMIUM_PATH) driven with playwright-core. A device is a browser
+// context (its own cookies and localStorage); a page load is a new tab in it, on the same
+// https://app.example.com/ origin as under jsdom. Every request goes through the bridge:
+// the page itself is served from memory, 127.0.0.1 requests are forwarded to the collector
+// from Node (counted, so flush can wait for them to settle), anything else fails offline.
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const PAGE_URL = "https://app.example.com/";
+const HTML = "<!doctype html><html><head><title>identity-conformance</title></head><body></body></html>";
+const QUIET_MS = 30;
+// Without the background-networking flags Chromium keeps dialling out of a closed network.
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--disable-default-apps", "--disable-extensions"];
+
+let browserPromise = null;
+
+export function chromiumPath() {
+  return process.env.CHROMIUM_PATH || ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
+}
+
+function browser() {
+  if (!browserPromise) {
+    const executablePath = chromiumPath();
+    if (!executablePath) throw new Error("no Chromium: install the distribution's chromium package or set CHROMIUM_PATH");
+    browserPromise = chromium.launch({ executablePath, args: FLAGS, headless: true });
+  }
+  return browserPromise;
+}
+
+export async function closeBrowser() {
+  if (browserPromise) await (await browserPromise).close();
+}
+
+class Network {
+  constructor(log) {
+    this.log = log;
+    this.inFlight = 0;
+    this.lastActivity = Date.now();
+  }
+
+  async route(route) {
+    const request = route.request();
+    const url = new URL(request.url());
+    if (url.href === PAGE_URL) return route.fulfill({ status: 200, contentType: "text/html", body: HTML });
+    if (url.hostname !== "127.0.0.1") {
+      this.log(`blocked a request off the machine: ${request.method()} ${url.origin}${url.pathname}`);
+      return route.abort("internetdisconnected");
+    }
+    const origin = (await request.headerValue("origin")) || "https://app.example.com";
+    const cors = {
+      "access-control-allow-origin": origin,
+      "access-control-allow-credentials": "true",
+      "access-control-allow-headers": (await request.headerValue("access-control-request-headers")) || "content-type",
+      "access-control-allow-methods": "GET, POST, OPTIONS",
+    };
+    if (request.method() === "OPTIONS") return route.fulfill({ status: 204, headers: cors });
+    this.inFlight += 1;
+    this.lastActivity = Date.now();
+    try {
+      const headers = { ...(await request.allHeaders()) };
+      for (const key of Object.keys(headers)) if (key.startsWith(":") || key === "host" || key === "content-length") delete headers[key];
+      const reply = await fetch(url, { method: request.method(), headers, body: request.postDataBuffer() ?? undefined });
+      const body = Buffer.from(await reply.arrayBuffer());
+      await route.fulfill({ status: reply.status, headers: { ...Object.fromEntries(reply.headers), ...cors }, body });
+    } catch (error) {
+      this.log(`forwarding ${request.method()} ${url.pathname} failed: ${error.message}`);
+      await route.abort("failed").catch(() => {});
+    } finally {
+      this.inFlight -= 1;
+      this.lastActivity = Date.now();
+    }
+    return undefined;
+  }
+
+  async settle(boundMs = 5000) {
+    const deadline = Date.now() + boundMs;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (this.inFlight === 0 && Date.now() - this.lastActivity >= QUIET_MS) return true;
+      if (Date.now() > deadline) {
+        this.log(`flush: ${this.inFlight} request(s) still in flight after ${boundMs} ms`);
+        return false;
+      }
+    }
+  }
+}
+
+export class ChromiumDevice {
+  constructor(key) {
+    this.key = key;
+    this.context = null;
+    this.pages = 0;
+  }
+
+  async open(log) {
+    if (!this.context) {
+      this.network = new Network(log);
+      this.context = await (await browser()).newContext({ serviceWorkers: "block" });
+      await this.context.route("**/*", (route) => this.network.route(route));
+    }
+    this.pages += 1;
+    const tab = await this.context.newPage();
+    const where = `[${this.key} page ${this.pages}]`;
+    tab.on("console", (message) => log(`${where} console.${message.type()}: ${message.text()}`));
+    tab.on("pageerror", (error) => log(`${where} page error: ${error.stack || error}`));
+    await tab.goto(PAGE_URL);
+    return new ChromiumPage(this, tab, this.network);
+  }
+}
+
+export class ChromiumPage {
+  constructor(device, tab, network) {
+    this.device = device;
+    this.tab = tab;
+    this.network = network;
+  }
+
+  /** Run a package's bundle in the page, as a <script> tag would. */
+  async load(path) {
+    await this.tab.addScriptTag({ content: readFileSync(require.resolve(path), "utf8") });
+  }
+
+  /** Run the SDK module's setup(window, options) in the page; keep the session it returns. */
+  async setup(setup, options) {
+    await this.tab.evaluate(async ([source, opts]) => {
+      // eslint-disable-next-line no-eval
+      const fn = (0, eval)(`(${source})`);
+      window.__identityConformance = await fn(window, opts);
+    }, [setup.toString(), options]);
+  }
+
+  /** One operation on the in-page session; a throw in the page rejects with its name and message. */
+  async call(op, args) {
+    const failure = await this.tab.evaluate(async ([name, list]) => {
+      const session = window.__identityConformance;
+      if (typeof session[name] !== "function") return { type: "TypeError", message: `the session has no ${name}()` };
+      try {
+        await session[name](...list);
+        return null;
+      } catch (error) {
+        return { type: (error && error.name) || "Error", message: String(error && error.message !== undefined ? error.message : error) };
+      }
+    }, [op, args]);
+    if (failure) {
+      const error = new Error(failure.message);
+      error.name = failure.type;
+      throw error;
+    }
+  }
+
+  async has(op) {
+    return this.tab.evaluate((name) => typeof window.__identityConformance[name] === "function", op);
+  }
+
+  async close() {
+    await this.network.settle();
+    await this.tab.close({ runBeforeUnload: true });
+    await this.network.settle();
+  }
+}

@@ -1,0 +1,122 @@
+"""``python -m conformance.adapters.browser ENV [RUN OPTIONS...]``: one browser SDK's tox env.
+
+``ENV`` is ``js-<sdk>`` (the release ``bridge/package-lock.json`` pins) or
+``js-<sdk>-latest`` (the newest release of that SDK's package, against the same expected
+failures, so a behaviour change shows up either way). A browser SDK is declared once, in
+``bridge/sdks/<sdk>.mjs`` (its ``spec``: package, profile, capabilities). This runs
+``npm ci`` in ``bridge/`` when the lockfile changed since the last install, then
+``identity-conformance run`` over the Node bridge (``cmd:node bridge/index.mjs <sdk>``)
+with ``expected-failures/js-<sdk>.toml`` and ``reports/ENV`` as the report directory.
+Run it from the project root (tox does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+LATEST = "-latest"
+PREFIX = "js-"
+_STAMP = ".identity-conformance-lock"
+_PACKAGE = re.compile(r'^\s*package:\s*"([^"]+)"', re.MULTILINE)
+
+
+def bridge_dir() -> Path:
+    """The bridge's folder: ``$IDENTITY_CONFORMANCE_BRIDGE`` or ``./bridge``."""
+    return Path(os.environ.get("IDENTITY_CONFORMANCE_BRIDGE", "bridge")).resolve()
+
+
+def browser_sdks(bridge: Path | None = None) -> tuple[str, ...]:
+    """The SDK names the bridge drives: one ``bridge/sdks/<name>.mjs`` each."""
+    folder = (bridge or bridge_dir()) / "sdks"
+    return tuple(sorted(p.stem for p in folder.glob("*.mjs")))
+
+
+def adapter_command(sdk: str) -> str:
+    """The ``--adapter`` value that drives ``sdk`` over the bridge (copy-pasteable from the root)."""
+    return f"cmd:node bridge/index.mjs {sdk}"
+
+
+def _fail(message: str) -> int:
+    print(f"identity-conformance: error: {message}", file=sys.stderr)  # noqa: T201
+    return 2
+
+
+def _npm(bridge: Path, *args: str) -> int:
+    npm = shutil.which("npm")
+    if npm is None:
+        return 127
+    return subprocess.run([npm, *args], cwd=bridge, check=False).returncode  # noqa: S603
+
+
+def install(bridge: Path) -> int:
+    """``npm ci`` unless ``node_modules`` already holds exactly this lockfile's packages."""
+    lock = (bridge / "package-lock.json").read_bytes()
+    digest = hashlib.sha256(lock).hexdigest()
+    stamp = bridge / "node_modules" / _STAMP
+    if stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == digest:
+        return 0
+    status = _npm(bridge, "ci", "--no-audit", "--no-fund")
+    if status == 0:
+        stamp.write_text(digest + "\n", encoding="utf-8")
+    return status
+
+
+def install_latest(bridge: Path, package: str) -> int:
+    """The newest release of ``package`` over the pinned install (the stamp is dropped)."""
+    (bridge / "node_modules" / _STAMP).unlink(missing_ok=True)
+    return _npm(bridge, "install", "--no-save", "--no-audit", "--no-fund", f"{package}@latest")
+
+
+def package_of(bridge: Path, sdk: str) -> str:
+    """The npm package an SDK module's ``spec`` names."""
+    found = _PACKAGE.search((bridge / "sdks" / f"{sdk}.mjs").read_text(encoding="utf-8"))
+    if found is None:
+        msg = f"bridge/sdks/{sdk}.mjs declares no `package:` in its spec"
+        raise LookupError(msg)
+    return found.group(1)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Install the bridge, then run the suite against one browser SDK; the run's exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or not args[0].startswith(PREFIX):
+        print(__doc__, file=sys.stderr)  # noqa: T201
+        return 2
+    env, rest = args[0], args[1:]
+    sdk = env.removeprefix(PREFIX).removesuffix(LATEST)
+    bridge = bridge_dir()
+    known = browser_sdks(bridge) if (bridge / "sdks").is_dir() else ()
+    if sdk not in known:
+        return _fail(f"no browser SDK {sdk!r} in {bridge / 'sdks'} (known: {', '.join(known) or 'none'}). "
+                     "Pass a tox env name such as js-segment, from the project root.")  # fmt: skip
+    if shutil.which("node") is None:
+        return _fail("node is not on PATH; the browser SDKs run under Node.js 20 or newer.")
+    if install(bridge) != 0:
+        return _fail(f"npm ci failed in {bridge}; see its output above.")
+    if env.endswith(LATEST) and install_latest(bridge, package_of(bridge, sdk)) != 0:
+        return _fail(f"npm could not install the latest {package_of(bridge, sdk)}.")
+    from conformance._cli import console_main  # noqa: PLC0415
+
+    expected = Path("expected-failures") / f"{PREFIX}{sdk}.toml"
+    options = ["--expected-failures", str(expected)] if expected.is_file() else []
+    return console_main(["run", "--adapter", adapter_command(sdk), *options,
+                         "--report-dir", f"reports/{env}", *rest])  # fmt: skip
+
+
+def lock_versions(bridge: Path | None = None) -> dict[str, str]:
+    """The pinned release of each top-level bridge dependency (from the lockfile)."""
+    lock = json.loads(((bridge or bridge_dir()) / "package-lock.json").read_text(encoding="utf-8"))
+    root = lock["packages"][""]["dependencies"]
+    return {name: lock["packages"][f"node_modules/{name}"]["version"] for name in root}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
