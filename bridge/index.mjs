@@ -84,6 +84,7 @@ async function openSession(device) {
     call: async (op, args) => {
       if (typeof session[op] !== "function") throw new TypeError(`the session has no ${op}()`);
       await session[op](...args);
+      await nextTask();
     },
     flush: async () => {
       if (session.flush) await session.flush();
@@ -100,6 +101,13 @@ let opened = 0;
 let collectorUrl = null;
 
 class Unsupported extends Error {}
+
+// Each call is its own user action: the page's pending microtasks and zero-delay timers run
+// before the next call (two rounds of the event loop), as between two clicks. Calls made in
+// one tick are a different situation, not left to the speed of the pipe.
+const nextTask = async () => {
+  for (let i = 0; i < 2; i += 1) await new Promise((resolve) => setTimeout(resolve, 1));
+};
 
 function errorOf(error) {
   if (error instanceof Error) return { type: error.name || "Error", message: String(error.message) };

@@ -117,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="merge or compare report.json files from CI jobs")
     report_sub = report.add_subparsers(dest="report_command", metavar="REPORT_COMMAND", required=True)
-    merge = report_sub.add_parser("merge", help="write DIR/matrix.md and DIR/merged.json from many reports")
+    merge = report_sub.add_parser("merge", help="write DIR/matrix.md, DIR/matrix.html and DIR/merged.json from many reports")
     merge.add_argument("reports", nargs="+", type=Path, metavar="REPORT.json",
                        help="report.json files (or report directories) written by `run --report-dir`")  # fmt: skip
     merge.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory to write (created if missing)")

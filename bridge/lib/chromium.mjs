@@ -142,6 +142,8 @@ export class ChromiumPage {
       if (typeof session[name] !== "function") return { type: "TypeError", message: `the session has no ${name}()` };
       try {
         await session[name](...list);
+        // Its own user action: zero-delay work runs before the next call (as under jsdom).
+        for (let i = 0; i < 2; i += 1) await new Promise((resolve) => setTimeout(resolve, 1));
         return null;
       } catch (error) {
         return { type: (error && error.name) || "Error", message: String(error && error.message !== undefined ? error.message : error) };

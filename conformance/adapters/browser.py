@@ -1,13 +1,20 @@
 """``python -m conformance.adapters.browser ENV [RUN OPTIONS...]``: one browser SDK's tox env.
 
-``ENV`` is ``js-<sdk>`` (the release ``bridge/package-lock.json`` pins) or
+``ENV`` is ``js-<sdk>`` (the release ``bridge/package-lock.json`` pins under jsdom),
 ``js-<sdk>-latest`` (the newest release of that SDK's package, against the same expected
-failures, so a behaviour change shows up either way). A browser SDK is declared once, in
-``bridge/sdks/<sdk>.mjs`` (its ``spec``: package, profile, capabilities). This runs
-``npm ci`` in ``bridge/`` when the lockfile changed since the last install, then
-``identity-conformance run`` over the Node bridge (``cmd:node bridge/index.mjs <sdk>``)
-with ``expected-failures/js-<sdk>.toml`` and ``reports/ENV`` as the report directory.
-Run it from the project root (tox does).
+failures, so a behaviour change shows up either way) or ``js-<sdk>-chromium`` (the same
+machine in headless Chromium). A browser SDK is declared once, in ``bridge/sdks/<sdk>.mjs``
+(its ``spec``: package, bundle, profile, capabilities). This runs ``npm ci`` in ``bridge/``
+when the lockfile changed since the last install, then ``identity-conformance run`` over
+the Node bridge (``cmd:node bridge/index.mjs <sdk>``) with ``expected-failures/js-<sdk>.toml``
+and ``reports/ENV`` as the report directory. Run it from the project root (tox does).
+
+After a jsdom run, every expected failure is replayed in headless Chromium (the
+distribution's ``chromium``, or ``$CHROMIUM_PATH``): an entry marked
+``chromium = "confirmed"`` must fail the same requirement there, one marked
+``"not-reproduced"`` (a jsdom artefact, documented) must not, and ``"not-checked"`` is
+reported as unchecked. A mismatch fails the env; ``reports/ENV/chromium.md`` lists them all.
+``--no-chromium`` skips the confirmation (and says so).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 LATEST = "-latest"
+CHROMIUM = "-chromium"
 PREFIX = "js-"
 _STAMP = ".identity-conformance-lock"
 _PACKAGE = re.compile(r'^\s*package:\s*"([^"]+)"', re.MULTILINE)
@@ -39,9 +47,9 @@ def browser_sdks(bridge: Path | None = None) -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in folder.glob("*.mjs")))
 
 
-def adapter_command(sdk: str) -> str:
+def adapter_command(sdk: str, *, chromium: bool = False) -> str:
     """The ``--adapter`` value that drives ``sdk`` over the bridge (copy-pasteable from the root)."""
-    return f"cmd:node bridge/index.mjs {sdk}"
+    return f"cmd:node bridge/index.mjs {sdk}" + (" --browser chromium" if chromium else "")
 
 
 def _fail(message: str) -> int:
@@ -84,6 +92,21 @@ def package_of(bridge: Path, sdk: str) -> str:
     return found.group(1)
 
 
+def _prepare(bridge: Path, env: str, sdk: str) -> str | None:
+    """Check the SDK, Node and the install for ``env``; the problem, or None when ready."""
+    known = browser_sdks(bridge) if (bridge / "sdks").is_dir() else ()
+    if sdk not in known:
+        return (f"no browser SDK {sdk!r} in {bridge / 'sdks'} (known: {', '.join(known) or 'none'}). "
+                "Pass a tox env name such as js-segment, from the project root.")  # fmt: skip
+    if shutil.which("node") is None:
+        return "node is not on PATH; the browser SDKs run under Node.js 20 or newer."
+    if install(bridge) != 0:
+        return f"npm ci failed in {bridge}; see its output above."
+    if env.endswith(LATEST) and install_latest(bridge, package_of(bridge, sdk)) != 0:
+        return f"npm could not install the latest {package_of(bridge, sdk)}."
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Install the bridge, then run the suite against one browser SDK; the run's exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -91,24 +114,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(__doc__, file=sys.stderr)  # noqa: T201
         return 2
     env, rest = args[0], args[1:]
-    sdk = env.removeprefix(PREFIX).removesuffix(LATEST)
-    bridge = bridge_dir()
-    known = browser_sdks(bridge) if (bridge / "sdks").is_dir() else ()
-    if sdk not in known:
-        return _fail(f"no browser SDK {sdk!r} in {bridge / 'sdks'} (known: {', '.join(known) or 'none'}). "
-                     "Pass a tox env name such as js-segment, from the project root.")  # fmt: skip
-    if shutil.which("node") is None:
-        return _fail("node is not on PATH; the browser SDKs run under Node.js 20 or newer.")
-    if install(bridge) != 0:
-        return _fail(f"npm ci failed in {bridge}; see its output above.")
-    if env.endswith(LATEST) and install_latest(bridge, package_of(bridge, sdk)) != 0:
-        return _fail(f"npm could not install the latest {package_of(bridge, sdk)}.")
+    confirm = "--no-chromium" not in rest
+    rest = [a for a in rest if a != "--no-chromium"]
+    in_chromium = env.endswith(CHROMIUM)
+    sdk = env.removeprefix(PREFIX).removesuffix(CHROMIUM).removesuffix(LATEST)
+    problem = _prepare(bridge_dir(), env, sdk)
+    if problem is not None:
+        return _fail(problem)
     from conformance._cli import console_main  # noqa: PLC0415
 
     expected = Path("expected-failures") / f"{PREFIX}{sdk}.toml"
     options = ["--expected-failures", str(expected)] if expected.is_file() else []
-    return console_main(["run", "--adapter", adapter_command(sdk), *options,
-                         "--report-dir", f"reports/{env}", *rest])  # fmt: skip
+    status = console_main(["run", "--adapter", adapter_command(sdk, chromium=in_chromium), *options,
+                           "--report-dir", f"reports/{env}", *rest])  # fmt: skip
+    if in_chromium or not expected.is_file() or not confirm:
+        if not confirm:
+            print("identity-conformance: the Chromium confirmation was skipped (--no-chromium)",  # noqa: T201
+                  file=sys.stderr)  # fmt: skip
+        return status
+    from conformance.adapters.confirm import confirm_in_chromium  # noqa: PLC0415
+
+    confirmed = confirm_in_chromium(sdk, expected, Path("reports") / env / "chromium.md")
+    return status or confirmed
 
 
 def lock_versions(bridge: Path | None = None) -> dict[str, str]:

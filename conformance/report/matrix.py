@@ -94,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("reports", nargs="*", type=Path,
                         help="report directories (default: reports/<name> of every built-in SDK adapter and reports/js-<sdk> of every bridge SDK)")  # fmt: skip
     parser.add_argument("--output", type=Path, required=True, help="Markdown file to write")
+    parser.add_argument("--html", type=Path, help="also write the self-contained HTML page here")
     args = parser.parse_args(argv)
     if not args.reports:
         from conformance.adapters.browser import PREFIX, browser_sdks  # noqa: PLC0415
@@ -107,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"matrix: {exc}", file=sys.stderr)  # noqa: T201
         return 2
     args.output.write_text(render(reports), encoding="utf-8")
+    if args.html is not None:
+        from conformance.report.html import render_html  # noqa: PLC0415
+
+        args.html.write_text(render_html(reports, title=SDK_MATRIX_TITLE), encoding="utf-8")
     return 0
 
 

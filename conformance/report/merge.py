@@ -1,8 +1,9 @@
 """Reports from many CI jobs: ``identity-conformance report merge`` and ``report diff``.
 
 ``merge`` reads the ``report.json`` of each job and writes ``matrix.md`` (rendered by
-:func:`conformance.report.matrix.render`, as ``reports/matrix.md`` is) and ``merged.json``
-(each report's adapter, SDK version and verdicts). ``diff`` says what changed between two
+:func:`conformance.report.matrix.render`, as ``reports/matrix.md`` is), ``matrix.html``
+(one self-contained page, :mod:`conformance.report.html`) and ``merged.json`` (each
+report's adapter, SDK version and verdicts). ``diff`` says what changed between two
 runs and whether anything got worse.
 """
 
@@ -17,6 +18,7 @@ import attrs
 
 from conformance._errors import InvalidInputError
 from conformance._requirements import REQUIREMENTS
+from conformance.report.html import render_html
 from conformance.report.matrix import render
 from conformance.report.writers import REPORT_FORMAT, dumps_json, write_atomic
 
@@ -108,15 +110,17 @@ def merged_json(reports: Sequence[dict[str, Any]], sources: Sequence[Path]) -> d
 
 
 def merge(paths: Sequence[Path], out: Path) -> list[Path]:
-    """Read every report (all before writing anything), write ``out``/matrix.md and merged.json."""
+    """Read every report (all before writing anything), write ``out``/matrix.md, matrix.html and merged.json."""
     reports = [load_report_file(p) for p in paths]
     matrix = render(reports, title="Conformance matrix", source="`identity-conformance report merge`",
                     settings=f"merged from {len(reports)} report(s); settings and transport are each report's own")  # fmt: skip
     merged = dumps_json(merged_json(reports, paths))
     out.mkdir(parents=True, exist_ok=True)
-    written = [out / "matrix.md", out / "merged.json"]
+    page = render_html(reports)
+    written = [out / "matrix.md", out / "matrix.html", out / "merged.json"]
     write_atomic(written[0], matrix)
-    write_atomic(written[1], merged)
+    write_atomic(written[1], page)
+    write_atomic(written[2], merged)
     return written
 
 

@@ -1,0 +1,87 @@
+"""Confirming browser-SDK deviations in a real browser: each expected failure replayed in Chromium.
+
+A deviation found under jsdom counts as the SDK's only once it reproduces in headless
+Chromium; one that does not is a jsdom artefact. Each entry of
+``expected-failures/js-<sdk>.toml`` carries a reproducer (``replay(adapter=..., machine=...,
+steps=[...])``) and says what Chromium showed (``chromium = "confirmed"``,
+``"not-reproduced"`` or ``"not-checked"``). :func:`confirm_in_chromium` replays every
+reproducer over ``node bridge/index.mjs <sdk> --browser chromium`` and fails when a claim
+does not hold, so the claims cannot go stale.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from conformance._errors import InvalidInputError
+from conformance.engine.expected import ExpectedFailure, load_expected_failures
+
+INTERMITTENT_TRIES = 3
+"""Replays of an intermittent deviation before Chromium is said not to show it."""
+
+
+def parse_reproducer(text: str, where: str) -> dict[str, Any]:
+    """The keyword arguments of a ``replay(...)`` reproducer string; raise naming ``where``."""
+    try:
+        call = ast.parse(text.strip(), mode="eval").body
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "replay"):
+            msg = "not a replay(...) call"
+            raise ValueError(msg)  # noqa: TRY301  (one message for every shape)
+        return {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords if kw.arg}
+    except (SyntaxError, ValueError) as exc:
+        msg = f"{where}: the reproducer is not a replay(adapter=..., machine=..., steps=[...]) call ({exc})"
+        raise InvalidInputError(msg) from exc
+
+
+def _shows(adapter: str, entry: ExpectedFailure, args: dict[str, Any]) -> bool:
+    from conformance.engine.replay import replay  # noqa: PLC0415  (replay imports the run loop)
+
+    violations = replay(adapter, args.get("steps", []), profile=args.get("profile"),
+                        machine=args.get("machine", "client"))  # fmt: skip
+    return any(v.requirement == entry.requirement for v in violations)
+
+
+def confirm_in_chromium(sdk: str, expected: Path, out: Path) -> int:
+    """Replay each expected failure of ``sdk`` in Chromium; 0 if every claim holds, else 1 (2: no Chromium)."""
+    from conformance.adapters.browser import adapter_command  # noqa: PLC0415
+
+    chromium = os.environ.get("CHROMIUM_PATH") or next(
+        (p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
+    if chromium is None:
+        print("identity-conformance: error: no Chromium to confirm the deviations in: install the "  # noqa: T201
+              "distribution's chromium package, set CHROMIUM_PATH, or pass --no-chromium",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    adapter = adapter_command(sdk, chromium=True)
+    rows, wrong = [], 0
+    for entry in load_expected_failures(expected):
+        args = parse_reproducer(entry.reproducer, f"{expected}: {entry.requirement}")
+        started = time.perf_counter()
+        tries = INTERMITTENT_TRIES if entry.intermittent else 1
+        shown = any(_shows(adapter, entry, args) for _ in range(tries))
+        seen = "confirmed" if shown else "not-reproduced"
+        claim = entry.chromium or "not-checked"
+        holds = claim in {seen, "not-checked"}
+        wrong += not holds
+        note = "" if holds else f" (the file says {claim})"
+        rows.append(f"| `{entry.requirement}` | {claim} | {seen}{note} | "
+                    f"{time.perf_counter() - started:.1f} s |")  # fmt: skip
+        print(f"chromium: {entry.requirement}: {seen}{note}", file=sys.stderr)  # noqa: T201
+    text = "\n".join([
+        f"# js-{sdk}: expected failures replayed in headless Chromium ({chromium})", "",
+        f"Adapter `{adapter}`; a claim holds when Chromium shows what the file says.", "",
+        "| requirement | file says | Chromium | time |", "|---|---|---|---|", *rows, "",
+    ])  # fmt: skip
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_suffix(".md.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(out)
+    if wrong:
+        print(f"identity-conformance: {wrong} Chromium claim(s) in {expected} do not hold; see {out}",  # noqa: T201
+              file=sys.stderr)  # fmt: skip
+    return 1 if wrong else 0
