@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--step-timeout", type=float, default=None,
                      help="seconds an adapter call may take before it is an ERROR, "
                      "0.01 to 86400 (default: 10)")  # fmt: skip
+    run.add_argument("--no-shrink", action="store_true",
+                     help="skip Hypothesis's shrinking (for slow adapters: child processes, "
+                     "browsers); the bounded minimizer still trims each reproducer")  # fmt: skip
     run.add_argument("--fail-fast", action="store_true",
                      help="stop once a MUST requirement fails, i.e. once exit code 1 is certain "
                      "(quicker; rules not reached yet show ERROR)")  # fmt: skip
@@ -183,6 +186,7 @@ def _run(args: argparse.Namespace) -> int:
         step_count=args.step_count if args.step_count is not None else defaults.step_count,
         seed=args.seed,
         step_timeout=args.step_timeout if args.step_timeout is not None else defaults.step_timeout,
+        shrink=not args.no_shrink,
     )
     expected = load_expected_failures(args.expected_failures) if args.expected_failures else ()
     if args.profile is not None:

@@ -125,8 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     expected = Path("expected-failures") / f"{PREFIX}{sdk}.toml"
     options = ["--expected-failures", str(expected)] if expected.is_file() else []
+    # A page load costs tens of milliseconds, so Hypothesis's shrinking would cost minutes;
+    # the engine's bounded minimizer still trims each reproducer.
     status = console_main(["run", "--adapter", adapter_command(sdk, chromium=in_chromium), *options,
-                           "--report-dir", f"reports/{env}", *rest])  # fmt: skip
+                           "--no-shrink", "--report-dir", f"reports/{env}", *rest])  # fmt: skip
     if in_chromium or not expected.is_file() or not confirm:
         if not confirm:
             print("identity-conformance: the Chromium confirmation was skipped (--no-chromium)",  # noqa: T201

@@ -2,14 +2,16 @@
 
 Hypothesis shrinks the choices that generate an example, which leaves steps that change
 nothing (a flush with nothing pending, a second reopen) whenever removing them does not
-shorten the choice sequence. After a failure the engine replays the trace without each
-step in turn, on a fresh adapter, and keeps a removal when the same requirement still
-fails. Steps a rule or teardown made itself (``made_by``) go and come with their maker.
-The pass is bounded in replays and seconds, so a slow SDK costs at most the budget.
+shorten the choice sequence; without shrinking (``--no-shrink``, for slow adapters) the
+trace is as generated. After a failure the engine replays the trace without chunks of
+steps, on a fresh adapter, and keeps a removal when the same requirement still fails.
+Steps a rule made itself (``made_by``) go and come with their maker. The pass is bounded
+in replays and seconds, so a slow SDK costs at most the budget.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Collection
 from typing import Any
@@ -17,10 +19,13 @@ from typing import Any
 from conformance._violations import Violation
 from conformance.adapters.protocol import AdapterFactory
 
-MAX_REPLAYS = 40
-MAX_SECONDS = 5.0
+MAX_REPLAYS = 60
+MIN_SECONDS = 5.0
+MAX_SECONDS = 30.0
+"""The time budget is ten first replays, within these bounds: a slow adapter (a child
+process, a browser) gets more time than an in-process one, never unbounded."""
 MAX_STEPS = 60
-"""Longer traces are left as Hypothesis shrank them (the pass is quadratic in the worst case)."""
+"""Longer traces are left as Hypothesis shrank them."""
 
 
 def minimize(
@@ -32,43 +37,90 @@ def minimize(
 
     ``None`` when the trace does not reproduce on a fresh adapter (state carried across
     examples inside a long-lived SDK), when it is too long, or when nothing could go.
+    Removal is tried in chunks (halves, quarters, ... single steps), so a finding that
+    needs a few steps of a long trace costs a logarithmic number of replays; all of them
+    run on one adapter, started once, each as a new example.
     """
-    from conformance.engine.replay import replay  # noqa: PLC0415  (replay imports the run loop)
+    from conformance.engine.replay import ReplaySession  # noqa: PLC0415  (replay imports the run loop)
 
     steps: list[dict[str, Any]] = list(trace["steps"])
     if not steps or len(steps) > MAX_STEPS:
         return None
     wanted = set(requirements)
-    deadline = time.monotonic() + MAX_SECONDS
+    try:
+        session = ReplaySession(factory, profile=trace["profile"])
+    except Exception:  # noqa: BLE001  (an adapter that cannot start again reproduces nothing)
+        return None
+    try:
+        shorter = _minimize(session, trace, steps, wanted)
+    finally:
+        with contextlib.suppress(Exception):  # the finding stands whatever shutdown does
+            session.close()
+    if shorter is None:
+        return None
+    # The violations reported are those of a replay on a fresh adapter, which is what
+    # the user's replay of the reproducer gives (generated ids included).
+    again = _fresh_replay(factory, shorter)
+    return (shorter, again) if again is not None and any(v.requirement in wanted for v in again) else None
+
+
+def _fresh_replay(factory: AdapterFactory, trace: dict[str, Any]) -> list[Violation] | None:
+    from conformance.engine.replay import replay  # noqa: PLC0415  (replay imports the run loop)
+
+    try:
+        return replay(factory, trace["steps"], profile=trace["profile"], machine=trace["machine"])
+    except Exception:  # noqa: BLE001  (a trace that cannot run again reproduces nothing)
+        return None
+
+
+def _units(steps: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The steps in removable units: a drawn step with the calls it made; made_by steps alone stay."""
+    units: list[list[dict[str, Any]]] = []
+    for step in steps:
+        made_by = step.get("made_by")
+        if made_by and made_by != "teardown" and units:
+            units[-1].append(step)  # the calls this step made go with it
+        else:
+            units.append([step])
+    return units
+
+
+def _minimize(session: Any, trace: dict[str, Any], steps: list[dict[str, Any]],
+              wanted: set[str]) -> dict[str, Any] | None:  # fmt: skip
     replays = 0
 
     def breaks(candidate: list[dict[str, Any]]) -> list[Violation] | None:
         nonlocal replays
         replays += 1
         try:
-            found = replay(factory, candidate, profile=trace["profile"], machine=trace["machine"])
+            found = session.replay(candidate, machine=trace["machine"])
         except Exception:  # noqa: BLE001  (a candidate that cannot run is not a reproducer)
             return None
         return found if any(v.requirement in wanted for v in found) else None
 
-    best = breaks(steps)
-    if best is None:
+    started = time.monotonic()
+    if breaks(steps) is None:
         return None
+    first = time.monotonic() - started
+    deadline = started + min(MAX_SECONDS, max(MIN_SECONDS, 10 * first))
+    units = _units(steps)
     removed = False
-    index = 0
-    while index < len(steps) and replays < MAX_REPLAYS and time.monotonic() < deadline:
-        if steps[index].get("made_by"):
-            index += 1
-            continue
-        end = index + 1
-        while end < len(steps) and steps[end].get("made_by") and steps[end]["made_by"] != "teardown":
-            end += 1  # the calls this step made go with it
-        candidate = steps[:index] + steps[end:]
-        found = breaks(candidate)
-        if found is not None:
-            steps, best, removed = candidate, found, True
-        else:
-            index = end
+    size = max(1, len(units) // 2)
+    while size >= 1:
+        index = 0
+        while index < len(units) and replays < MAX_REPLAYS and time.monotonic() < deadline:
+            chunk = units[index:index + size]
+            if all(u[0].get("made_by") for u in chunk):  # teardown's probes are not steps to drop
+                index += size
+                continue
+            candidate_units = units[:index] + units[index + size:]
+            if breaks([step for unit in candidate_units for step in unit]) is not None:
+                units, removed = candidate_units, True
+            else:
+                index += size
+        if replays >= MAX_REPLAYS or time.monotonic() >= deadline:
+            break
+        size //= 2
     if not removed:
         return None
-    return {**trace, "steps": steps}, best
+    return {**trace, "steps": [step for unit in units for step in unit]}

@@ -32,25 +32,48 @@ def replay(
     unknown rule, an unknown or missing argument, or a value of the wrong type raises
     :class:`InvalidInputError` naming the step index, the argument and the value.
     """
-    if not isinstance(machine, str):
-        msg = f"machine must be a machine name such as 'client' or 'server' (got {describe(machine)})."
-        raise InvalidInputError(msg)
-    if not isinstance(steps, (list, tuple)):
-        msg = f"steps must be a list of {{'rule': NAME, 'args': {{...}}}} objects (got {describe(steps)[:200]})."
-        raise InvalidInputError(msg)
-    factory = load_adapter(adapter) if isinstance(adapter, str) else adapter
-    collector = Collector()
-    sdk = check_adapter(factory(collector), factory)
-    harness = Harness(sdk, collector, get_profile(profile or sdk.info.profile))
-    found: list[Violation] = []
+    session = ReplaySession(adapter, profile=profile)
     try:
-        classes = {cls.machine_name: cls for cls in build_machines(harness)}
-        if machine not in classes:
-            msg = f"machine {describe(machine)} does not apply to adapter {sdk.info.name!r}; use one of {sorted(classes)}."
+        return session.replay(steps, machine=machine)
+    finally:
+        session.close()
+
+
+class ReplaySession:
+    """One adapter and collector for many replays, each a new example (as in a run).
+
+    The minimizer replays a trace dozens of times; starting the adapter once (a child
+    process, a browser) instead of once per replay is what makes that affordable.
+    """
+
+    def __init__(self, adapter: str | AdapterFactory, *, profile: str | None = None) -> None:
+        factory = load_adapter(adapter) if isinstance(adapter, str) else adapter
+        self.collector = Collector()
+        self.sdk = check_adapter(factory(self.collector), factory)
+        try:
+            self.harness = Harness(self.sdk, self.collector, get_profile(profile or self.sdk.info.profile))
+            self.classes = {cls.machine_name: cls for cls in build_machines(self.harness)}
+        except BaseException:
+            self.sdk.shutdown()
+            raise
+
+    def replay(self, steps: Sequence[tuple[str, dict[str, Any]] | dict[str, Any]], *,
+               machine: str = "client") -> list[Violation]:  # fmt: skip
+        """Run ``steps`` as one new example; every violation they show."""
+        if not isinstance(machine, str):
+            msg = f"machine must be a machine name such as 'client' or 'server' (got {describe(machine)})."
             raise InvalidInputError(msg)
-        state = classes[machine]()
+        if not isinstance(steps, (list, tuple)):
+            msg = f"steps must be a list of {{'rule': NAME, 'args': {{...}}}} objects (got {describe(steps)[:200]})."
+            raise InvalidInputError(msg)
+        if machine not in self.classes:
+            msg = (f"machine {describe(machine)} does not apply to adapter {self.sdk.info.name!r}; "
+                   f"use one of {sorted(self.classes)}.")  # fmt: skip
+            raise InvalidInputError(msg)
+        found: list[Violation] = []
+        state = self.classes[machine]()
         # Entries a step or teardown made itself ("made_by") are made again by replaying it.
-        calls = [_checked_step(state, i, step, machine, sdk.info.name) for i, step in enumerate(steps)
+        calls = [_checked_step(state, i, step, machine, self.sdk.info.name) for i, step in enumerate(steps)
                  if not (isinstance(step, dict) and step.get("made_by"))]  # fmt: skip
         for call, args in calls:
             try:
@@ -61,10 +84,14 @@ def replay(
             state.teardown()
         except ConformanceFailure as failure:
             found.extend(failure.violations)
-    finally:
-        harness.close()
-        sdk.shutdown()
-    return found
+        return found
+
+    def close(self) -> None:
+        """Shut the adapter down and let the harness's threads end."""
+        try:
+            self.harness.close()
+        finally:
+            self.sdk.shutdown()
 
 
 def _checked_step(state: Any, index: int, step: object, machine: str,

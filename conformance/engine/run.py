@@ -280,17 +280,17 @@ def _run_machine(
             if not new:
                 return None
             trace = failing_trace(harness, name)
-            replayed: list[Violation] = []
-            shorter = minimize(factory, trace, new) if factory is not None else None
-            harness.timer_lost()  # the replays set and cleared the process's one timer
-            if shorter is not None:  # the same finding from fewer steps, and its violations
-                trace, replayed = shorter
             reproducer = render_reproducer(trace, sorted(new))
-            for requirement in sorted(new):
-                mine = (tuple(v for v in replayed if v.requirement == requirement)
-                        or tuple(v for v in failure.violations if v.requirement == requirement))  # fmt: skip
+            for requirement in sorted(new):  # each finding gets its own minimal reproducer
+                mine = tuple(v for v in failure.violations if v.requirement == requirement)
+                shorter = minimize(factory, trace, {requirement}) if factory is not None else None
+                own_trace = trace
+                if shorter is not None:  # the same finding from fewer steps, and its violations
+                    own_trace = shorter[0]
+                    mine = tuple(v for v in shorter[1] if v.requirement == requirement) or mine
                 findings[requirement] = mine
-                evidence[requirement] = (reproducer, trace)
+                evidence[requirement] = (render_reproducer(own_trace, [requirement]), own_trace)
+            harness.timer_lost()  # the replays set and cleared the process's one timer
             found |= new
             emit(ViolationFound(name, tuple(failure.violations), reproducer, trace,
                                 examples=harness.detection_example(),

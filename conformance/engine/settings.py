@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from conformance._errors import InvalidInputError, describe
 
@@ -13,6 +13,9 @@ MIN_STEP_TIMEOUT = 0.01
 """Below this, an ordinary call would time out: a typo, not a setting."""
 MAX_STEP_TIMEOUT = 86_400.0
 """One day: the timer's limit is far above, but a longer hang is no use to anyone."""
+
+
+_NO_SHRINK = tuple(p for p in Phase if p.name not in {"shrink", "explain"})
 
 
 @attrs.frozen
@@ -23,6 +26,9 @@ class RunSettings:
     step_count: int = 25
     seed: int | None = None
     step_timeout: float = 10.0
+    shrink: bool = True
+    """Let Hypothesis shrink a failing example. Off for slow adapters (a child process, a
+    browser), where shrinking costs minutes; the bounded minimizer still trims reproducers."""
 
     def __attrs_post_init__(self) -> None:
         for name in ("max_examples", "step_count"):
@@ -39,6 +45,9 @@ class RunSettings:
             msg = (f"step_timeout must be between {MIN_STEP_TIMEOUT:g} and {MAX_STEP_TIMEOUT:g} "
                    f"seconds (got {describe(timeout)}). Pass e.g. step_timeout=10.0.")  # fmt: skip
             raise InvalidInputError(msg)
+        if type(self.shrink) is not bool:
+            msg = f"shrink must be True or False (got {describe(self.shrink)})."
+            raise InvalidInputError(msg)
         if self.seed is not None and type(self.seed) is not int:
             msg = f"seed must be an int or None (got {describe(self.seed)}). Pass e.g. seed=1234."
             raise InvalidInputError(msg)
@@ -54,6 +63,7 @@ class RunSettings:
             print_blob=False,
             report_multiple_bugs=False,
             suppress_health_check=list(HealthCheck),
+            phases=tuple(Phase) if self.shrink else _NO_SHRINK,
         )
 
     def to_json(self) -> dict[str, Any]:

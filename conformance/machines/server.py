@@ -78,19 +78,21 @@ class ServerMachine(ServerChecks):
         self.h.call("identify()", self.h.adapter.identify, user_id=user_id,
                     anonymous_id=anonymous_id, traits=marked)  # fmt: skip
 
-    @drawn_rule(name=gen.NAME_POOL)
-    def track_without_ids(self, name: str) -> None:
-        """A call with neither id must be refused with an error, and nothing sent."""
-        seq = self._record("track_without_ids", name=name)
+    @drawn_rule(name=gen.NAME_POOL, user_id=gen.NO_ID_POOL, anonymous_id=gen.NO_ID_POOL)
+    def track_without_ids(self, name: str, user_id: str | None = None,
+                          anonymous_id: str | None = None) -> None:  # fmt: skip
+        """A call with neither id (None or "") must be refused with an error, and nothing sent."""
+        seq = self._record("track_without_ids", name=name, user_id=user_id, anonymous_id=anonymous_id)
         self._check("server.ids.at-least-one")
         self.window_calls[seq] = {"refused": True}
-        refusal = self.h.attempt("track() without ids", self.h.adapter.track,
-                                 f"{name}{gen.MARKER}{self.mark(seq)}", {}, user_id=None,
-                                 anonymous_id=None)  # fmt: skip
+        refusal = self.h.attempt(f"track(user_id={user_id!r}, anonymous_id={anonymous_id!r})",
+                                 self.h.adapter.track, f"{name}{gen.MARKER}{self.mark(seq)}", {},
+                                 user_id=user_id, anonymous_id=anonymous_id)  # fmt: skip
         if refusal is not None:
             return
         self._violate("server.ids.at-least-one",
-                      f"track with neither user id nor anonymous id (step {seq}) was accepted",
+                      f"track(user_id={user_id!r}, anonymous_id={anonymous_id!r}) (step {seq}), "
+                      "which names no id, was accepted",
                       expected="an exception", observed="returned normally", step=seq)
 
     def _threads(self, count: int) -> None:

@@ -101,6 +101,14 @@ class ServerChecks(BaseMachine):
             self._violate("server.ids.at-least-one",
                           f"the call without ids (step {number}) still sent an event",
                           expected=None, observed=event, step=number)
+            earlier = {i for s, c in self.calls.items() if s < number
+                       for i in (c["user_id"], c["anonymous_id"]) if i}  # fmt: skip
+            borrowed = set(_wire_ids(event).values()) & earlier
+            if borrowed:  # worse than sending it: attributed to someone an earlier call named
+                self._violate("server.state.no-carry-over",
+                              f"the call without ids (step {number}) arrived under an earlier "
+                              f"call's id {min(borrowed)!r}",
+                              expected=None, observed=event, step=number)  # fmt: skip
             return
         super()._unexpected(event)
 

@@ -25,6 +25,17 @@ from hypothesis import strategies as st
 DEVICES = ("device-0", "device-1", "device-2")
 USERS = ("u1", "u2", "u3", "ünï-4 ✓")
 ANONYMOUS_IDS = ("anon-a", "anon-b", "ånon-c")
+# Ids as real systems send them, after the short ones (so shrinking ends at u1): digits
+# with leading zeros, emails, UUIDs, mixed case, surrounding whitespace, the strings
+# "null" and "undefined", and ids beyond 1 KB (past every vendor's documented limit). Each
+# must arrive exactly as given, or the call be refused; nothing is left out because an SDK
+# rewrites it.
+LONG_ID_LENGTH = 1100
+SERVER_USERS = (*USERS, "007", "null", "undefined", "MixedCase-User", " padded-user ",
+                "Jane.Doe+test@Example.com", "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+                "u" * LONG_ID_LENGTH)  # fmt: skip
+SERVER_ANONYMOUS_IDS = (*ANONYMOUS_IDS, "00042", "Anon-MIXED", "anon\ttab",
+                        "6ba7b810-9dad-11d1-80b4-00c04fd430c8", "a" * LONG_ID_LENGTH)  # fmt: skip
 MARKER = "#"
 """Separates a generated event name from the step number the suite appends to it."""
 TRAIT_MARKER = "ic_seq"
@@ -133,10 +144,12 @@ KEY_POOL = _pool(_key, 32, 4)
 NAME_POOL = _texts(*_FIXED_NAMES) + _pool(_event_name, 60, 5)
 DEVICE_POOL = _texts(*DEVICES)
 USER_POOL = _texts(*USERS)
-USER_OR_NONE_POOL = _texts(*USERS, None)
-ANONYMOUS_ID_POOL = _texts(*ANONYMOUS_IDS)
-ANONYMOUS_ID_OR_NONE_POOL = _texts(*ANONYMOUS_IDS, None)
+USER_OR_NONE_POOL = _texts(*SERVER_USERS, None)
+ANONYMOUS_ID_POOL = _texts(*SERVER_ANONYMOUS_IDS)
+ANONYMOUS_ID_OR_NONE_POOL = _texts(*SERVER_ANONYMOUS_IDS, None)
 NO_USER_POOL = _texts(None, "")
+NO_ID_POOL = _texts(None, "")
+"""What a call without an id passes: nothing, or the empty string (an empty id is not an id)."""
 THREAD_COUNT_POOL = _texts(2, 3, 4)
 
 

@@ -293,7 +293,7 @@ mutant("mutant-properties-shallow-copy", "client.payload.as-called",
 # -- mutants of the SHOULD and MAY requirements ------------------------------------------------
 @mutant("mutant-anonymous-id-not-persisted", _PERSISTS,
         "The anonymous id is kept in session storage only: a relaunch on the same storage "
-        "resumes the user but starts a new anonymous id.", also_breaks=(_STABLE,))  # fmt: skip
+        "resumes the user but starts a new anonymous id.", also_breaks=(_STABLE, _LINKS))  # fmt: skip
 class _AnonymousIdNotPersisted(_MutantAdapter):
     def open_client(self, storage_key: str) -> Any:
         resumed = storage_key in self.sdk.storage

@@ -37,7 +37,7 @@ class _ServerCachesUser(_MutantAdapter):
 
     def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
               anonymous_id: str | None) -> None:  # fmt: skip
-        if user_id is not None:
+        if user_id:
             self.last_user = user_id
         super().track(event, properties, user_id=user_id or self.last_user,
                       anonymous_id=anonymous_id)  # fmt: skip
@@ -56,7 +56,7 @@ class _ServerCachesAnonymousId(_MutantAdapter):
 
     def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
               anonymous_id: str | None) -> None:  # fmt: skip
-        if anonymous_id is not None:
+        if anonymous_id:
             self.last_anonymous = anonymous_id
         super().track(event, properties, user_id=user_id,
                       anonymous_id=anonymous_id or self.last_anonymous)  # fmt: skip
@@ -190,6 +190,52 @@ class _ServerAsciiIds(_MutantAdapter):
 
         super().track(event, properties, user_id=ascii_only(user_id),
                       anonymous_id=ascii_only(anonymous_id))  # fmt: skip
+
+
+def _rewriting(rewrite: Any) -> Any:
+    """A track that sends each id through ``rewrite`` (None stays None)."""
+    def track(self: _MutantAdapter, event: str, properties: Mapping[str, Any], *,
+              user_id: str | None, anonymous_id: str | None) -> None:  # fmt: skip
+        _MutantAdapter.track(self, event, properties,
+                             user_id=None if user_id is None else rewrite(user_id),
+                             anonymous_id=None if anonymous_id is None else rewrite(anonymous_id))  # fmt: skip
+
+    return track
+
+
+@mutant("mutant-server-lowercases-ids", _AS_GIVEN,
+        "Server track() lower-cases the ids it is given ('User@Example.com' arrives as "
+        "'user@example.com').", scope="server", also_breaks=(_BOTH_LINK,))  # fmt: skip
+class _ServerLowercasesIds(_MutantAdapter):
+    track = _rewriting(str.lower)
+
+
+@mutant("mutant-server-trims-ids", _AS_GIVEN,
+        "Server track() strips surrounding whitespace from the ids it is given.",
+        scope="server", also_breaks=(_BOTH_LINK,))  # fmt: skip
+class _ServerTrimsIds(_MutantAdapter):
+    track = _rewriting(lambda value: value.strip() or value)
+
+
+@mutant("mutant-server-truncates-ids", _AS_GIVEN,
+        "Server track() silently truncates ids to 255 characters instead of refusing longer "
+        "ones.", scope="server", also_breaks=(_BOTH_LINK,))  # fmt: skip
+class _ServerTruncatesIds(_MutantAdapter):
+    track = _rewriting(lambda value: value[:255])
+
+
+@mutant("mutant-server-empty-string-is-an-id", _AT_LEAST_ONE,
+        "Server track() checks only for None: a call whose ids are empty strings is sent.",
+        scope="server")  # fmt: skip
+class _ServerEmptyStringIsAnId(_MutantAdapter):
+    def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+              anonymous_id: str | None) -> None:  # fmt: skip
+        if not user_id and not anonymous_id and (user_id == "" or anonymous_id == ""):
+            ids = WireIds(source="server")  # the empty strings are not ids: none is sent
+            queue_call(self.sdk.outbox, QueuedCall(Kind.TRACK, event, ids,
+                                                   properties=snapshot(properties)))  # fmt: skip
+            return
+        super().track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
 
 
 # -- mutants of the SHOULD requirements --------------------------------------------------------
