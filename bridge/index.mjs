@@ -12,16 +12,15 @@
 // jsdom (the default) and in headless Chromium (--browser chromium), where setup is sent
 // into a real page. Only protocol lines go to stdout: console output of the bridge and of
 // every page goes to stderr.
-import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { readdirSync } from "node:fs";
 
 import { Device } from "./lib/page.mjs";
+import { packageVersion } from "./lib/packages.mjs";
 
 const PROTOCOL = 1;
-const require = createRequire(import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
 const out = process.stdout;
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -172,7 +171,7 @@ async function dispatch(request) {
   }
 }
 
-const pkg = require(`${sdk.spec.package}/package.json`);
+const pkg = { version: packageVersion(sdk.spec.package) };
 send({
   type: "hello",
   protocol: PROTOCOL,

@@ -71,3 +71,54 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     """A path that does not exist raises InvalidInputError naming the path."""
     with pytest.raises(InvalidInputError, match="nope.toml"):
         load_expected_failures(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[expected]]\nrequirement = "server.ids.at-least-one"\nreason = "r"\nmatch = "(unclosed"\n',
+         "'match' is not a valid regex"),
+        ('[[expected]]\nrequirement = "server.ids.at-least-one"\nreason = "r"\nintermittent = "yes"\n',
+         "'intermittent' must be true or false"),
+        ('[[expected]]\nrequirement = "server.ids.at-least-one"\nreason = "r"\nchromium = "maybe"\n',
+         "'chromium' must be one of confirmed, not-reproduced, not-checked"),
+    ],
+)
+def test_bad_new_keys_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    """match must compile, intermittent must be a bool, chromium one of its three words."""
+    path = tmp_path / "x.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidInputError, match=message):
+        load_expected_failures(path)
+
+
+def test_match_pins_the_deviation_not_only_the_requirement() -> None:
+    """A declared failure covers only violations its match finds; another deviation under the same id fails."""
+    from conformance.adapters.catalogue import load_adapter
+    from conformance.engine.events import Verdict
+    from conformance.engine.run import run
+
+    adapter = load_adapter("mutant-server-accepts-no-ids")
+    requirement = "server.ids.at-least-one"
+
+    def verdict(match: str) -> Verdict:
+        declared = (ExpectedFailure(requirement, "sends anyway", match=match),)
+        result = run(adapter, expected_failures=declared)
+        return next(r for r in result.results if r.requirement == requirement).verdict
+
+    assert verdict("was accepted|still sent an event") is Verdict.XFAIL
+    assert verdict("") is Verdict.XFAIL
+    assert verdict("arrived under an earlier call's id") is Verdict.FAIL
+
+
+def test_an_intermittent_entry_that_did_not_happen_is_a_pass_with_a_note() -> None:
+    """intermittent = true: a run in which the deviation did not occur passes and says so, it is not stale."""
+    from conformance.adapters.catalogue import load_adapter
+    from conformance.engine.events import Verdict
+    from conformance.engine.run import run
+
+    declared = (ExpectedFailure("server.ids.at-least-one", "a race", intermittent=True),)
+    result = run(load_adapter("reference"), expected_failures=declared)
+    found = next(r for r in result.results if r.requirement == "server.ids.at-least-one")
+    assert found.verdict is Verdict.PASS
+    assert "did not happen in this run" in found.reason

@@ -5,11 +5,11 @@
 // the page itself is served from memory, 127.0.0.1 requests are forwarded to the collector
 // from Node (counted, so flush can wait for them to settle), anything else fails offline.
 import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 
 import { chromium } from "playwright-core";
 
-const require = createRequire(import.meta.url);
+import { packageFile } from "./packages.mjs";
+
 const PAGE_URL = "https://app.example.com/";
 const HTML = "<!doctype html><html><head><title>identity-conformance</title></head><body></body></html>";
 const QUIET_MS = 30;
@@ -123,7 +123,7 @@ export class ChromiumPage {
 
   /** Run a package's bundle in the page, as a <script> tag would. */
   async load(path) {
-    await this.tab.addScriptTag({ content: readFileSync(require.resolve(path), "utf8") });
+    await this.tab.addScriptTag({ content: readFileSync(packageFile(path), "utf8") });
   }
 
   /** Run the SDK module's setup(window, options) in the page; keep the session it returns. */

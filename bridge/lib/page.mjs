@@ -3,13 +3,12 @@
 // the SDK's bundle evaluated in it the way a <script> tag would, and its network stubbed so
 // that every request goes to the loopback collector and nowhere else (SEMANTICS.md 6.1-6.4).
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { Script } from "node:vm";
 import { JSDOM, CookieJar, VirtualConsole } from "jsdom";
 
 import { Network } from "./network.mjs";
+import { packageFile } from "./packages.mjs";
 
-const require = createRequire(import.meta.url);
 const PAGE_URL = "https://app.example.com/";
 const HTML = "<!doctype html><html><head><title>identity-conformance</title></head><body></body></html>";
 const scripts = new Map();
@@ -17,7 +16,7 @@ const scripts = new Map();
 /** A package's browser bundle, compiled once: every page load runs it again. */
 function script(path) {
   if (!scripts.has(path)) {
-    const file = require.resolve(path);
+    const file = packageFile(path);
     scripts.set(path, new Script(readFileSync(file, "utf8"), { filename: file }));
   }
   return scripts.get(path);

@@ -9,11 +9,15 @@ declaration shows up. File format (TOML, UTF-8)::
     reason = "track() with no ids is sent anyway"   # required, non-empty
     reproducer = "client.track('x', user_id=None, anonymous_id=None)"  # optional string
     url = "https://example.invalid/issue/1"  # optional string
+    match = "was accepted|still sent an event"   # optional: a regex every violation message must match
     intermittent = true   # optional: the deviation depends on timing the suite cannot fix
     chromium = "confirmed"   # optional, browser SDKs: confirmed | not-reproduced | not-checked
 
 ``expected`` is the only top-level key; a file without it declares nothing. Each entry has
-only these keys, and each requirement appears at most once. An ``intermittent`` entry
+only these keys, and each requirement appears at most once. ``match`` pins the behaviour,
+not only the requirement: a violation of the requirement whose message the regex does
+not find (``re.search``) is a deviation the entry does not describe, and fails the run.
+An ``intermittent`` entry
 is not stale when the run passes (the run says it did not happen this time); it still
 turns a FAIL into XFAIL, never an ERROR into anything else.
 """
@@ -21,6 +25,7 @@ turns a FAIL into XFAIL, never an ERROR into anything else.
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 from pathlib import Path
 
@@ -34,7 +39,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-_KEYS = ("requirement", "reason", "reproducer", "url", "intermittent", "chromium")
+_KEYS = ("requirement", "reason", "reproducer", "url", "match", "intermittent", "chromium")
 CHROMIUM = ("confirmed", "not-reproduced", "not-checked")
 """What headless Chromium said of a deviation found under jsdom (issue: confirmed in a real browser)."""
 
@@ -47,8 +52,14 @@ class ExpectedFailure:
     reason: str
     reproducer: str = ""
     url: str = ""
+    match: str = ""
+    """A regex every violation message of the requirement must contain; empty: any."""
     intermittent: bool = False
     chromium: str = ""
+
+    def describes(self, message: str) -> bool:
+        """Whether this entry's ``match`` covers a violation ``message``."""
+        return not self.match or re.search(self.match, message) is not None
 
 
 def load_expected_failures(path: str | Path) -> tuple[ExpectedFailure, ...]:
@@ -111,6 +122,16 @@ def _entry(entry: object, i: int, where: str) -> ExpectedFailure:
         if not isinstance(value, str):
             msg = f"entry {i} of {where} ({requirement}): {key!r} must be a string (got {describe(value)})."
             raise InvalidInputError(msg)
+    match = entry.get("match", "")
+    if not isinstance(match, str):
+        msg = f"entry {i} of {where} ({requirement}): 'match' must be a regex string (got {describe(match)})."
+        raise InvalidInputError(msg)
+    try:
+        re.compile(match)
+    except re.error as exc:
+        msg = (f"entry {i} of {where} ({requirement}): 'match' is not a valid regex ({exc}): "
+               f"{describe(match)}. Escape literal brackets and parentheses.")  # fmt: skip
+        raise InvalidInputError(msg) from exc
     intermittent = entry.get("intermittent", False)
     if not isinstance(intermittent, bool):
         msg = (f"entry {i} of {where} ({requirement}): 'intermittent' must be true or false "
@@ -122,5 +143,5 @@ def _entry(entry: object, i: int, where: str) -> ExpectedFailure:
                f"{', '.join(CHROMIUM)} (got {describe(chromium)}).")  # fmt: skip
         raise InvalidInputError(msg)
     return ExpectedFailure(requirement, reason, entry.get("reproducer", ""), entry.get("url", ""),
-                           intermittent, chromium)  # fmt: skip
+                           match, intermittent, chromium)  # fmt: skip
 

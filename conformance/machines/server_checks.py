@@ -45,7 +45,9 @@ class ServerChecks(BaseMachine):
             foreign = set(_wire_ids(got).values()) - {want.user_id, want.anonymous_id}
             if threaded and foreign:
                 requirement = "server.threads.isolated"
-            self._violate(requirement, f"the {want.kind.value} event of step {seq} carried other ids",
+            how = rewritten(want, got)
+            self._violate(requirement, f"the {want.kind.value} event of step {seq} carried other ids"
+                          + (f" ({how})" if how else ""),
                           expected={"user_id": want.user_id, "anonymous_id": want.anonymous_id},
                           observed=_wire_ids(got), step=seq)
         payload_want = (dict(want.properties), {k: v for k, v in want.traits.items()
@@ -145,3 +147,25 @@ def _wire_ids(event: Event) -> dict[str, str]:
     fields = {"user_id": event.user_id, "anonymous_id": event.anonymous_id,
               "distinct_id": event.distinct_id, "device_id": event.device_id}  # fmt: skip
     return {k: v for k, v in fields.items() if v is not None}
+
+
+def rewritten(want: Event, got: Event) -> str:
+    """How the SDK changed an id it was given, when it is one of the usual rewrites, or ''.
+
+    Named so that an expected failure can pin *which* deviation it is ("truncated to 1024
+    characters" is not "lower-cased"); ids taken from elsewhere are classified separately.
+    """
+    arrived = list(_wire_ids(got).values())
+    for name, given in (("user_id", want.user_id), ("anonymous_id", want.anonymous_id)):
+        if not given or given in arrived:
+            continue
+        for value in arrived:
+            if value.lower() == given.lower():
+                return f"{name} case changed"
+            if value == given.strip():
+                return f"{name} whitespace trimmed"
+            if len(value) < len(given) and given.startswith(value):
+                return f"{name} truncated from {len(given)} to {len(value)} characters"
+        if not arrived or all(v in {want.user_id, want.anonymous_id} for v in arrived):
+            return f"{name} dropped"
+    return ""

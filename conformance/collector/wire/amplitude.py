@@ -1,8 +1,14 @@
-"""Amplitude's wire format (SEMANTICS.md 5.6): ``/2/httpapi`` and ``/batch``.
+"""Amplitude's wire format (SEMANTICS.md 2.3, 5.6): ``/2/httpapi`` and ``/batch``.
 
 Bodies are ``{"api_key": ..., "events": [...]}``; the reply is the HTTP API's JSON
-(``code``, ``events_ingested``...). Amplitude's browser SDK needs no configuration
-endpoint from the collector, so there are no stub routes.
+(``code``, ``events_ingested``...), which both SDKs read: the browser SDK takes the
+delivery's status from ``code`` (analytics-core ``BaseTransport.buildResponse``). The
+browser SDK (@amplitude/analytics-browser) posts the same body to ``/2/httpapi`` with
+``options``, ``client_upload_time`` and ``request_metadata`` beside it, and its events
+carry ``session_id``, ``event_id``, ``platform``... as well; those are not identity and are
+ignored. Its ``user_id`` is omitted when unset, ``null`` after ``setUserId(null)`` and kept
+as sent otherwise (``""`` included). It needs no configuration endpoint from the collector
+(the bridge turns ``fetchRemoteConfig`` off), so there are no stub routes.
 """
 
 from __future__ import annotations

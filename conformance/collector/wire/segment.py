@@ -50,9 +50,15 @@ _SEGMENT_SINGLE: Final = {
 }
 
 
+# RudderStack's browser BeaconQueue (``useBeacon: true``) posts ``{batch, sentAt}`` as a
+# text/plain Blob with navigator.sendBeacon to ``{dataPlaneUrl}/beacon/v1/batch?writeKey=``;
+# the body is a ``/v1/batch`` body (SEMANTICS.md 2.5).
+_BATCH_PATHS: Final = frozenset({"/v1/batch", "/beacon/v1/batch"})
+
+
 def _segment(req: Request) -> Decoded:
     doc = json_body(req)
-    if req.path == "/v1/batch":
+    if req.path in _BATCH_PATHS:
         batch = as_list(as_object(doc, "request body").get("batch"), "request body.batch")
         events = [
             _segment_message(msg, f"batch[{i}]", None, req.source) for i, msg in enumerate(batch)
@@ -134,6 +140,10 @@ SEGMENT_ROUTES: Final = (
 
 RUDDERSTACK_ROUTES: Final = (
     *_EVENT_ROUTES,
+    # The browser SDK (@rudderstack/analytics-js v3): XhrQueue posts one event to
+    # /v1/<type> (the single-call paths above) or, with queueOptions.batch, /v1/batch;
+    # BeaconQueue posts its batch here.
+    Route(POST, "/beacon/v1/batch", _segment),
     # Stub: rudder-sdk-js fetches its source config (configUrl + /sourceConfig/) before it
     # sends anything; this answers an enabled source with no device-mode destinations.
     *(stub(path, _RUDDERSTACK_SOURCE_CONFIG) for path in ("/sourceConfig", "/sourceConfig/")),
