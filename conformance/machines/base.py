@@ -245,7 +245,10 @@ class BaseMachine(RuleBasedStateMachine):
                 copies = by_step.pop((number, event.kind), [])
             else:
                 pool = unmarked.get(event.kind, [])
-                copies = [pool.pop(0)] if pool else []
+                # Unmarked events (an alias) of several clients can arrive in any order:
+                # take the one sharing most ids with the call, the earliest of equals.
+                best = max(range(len(pool)), key=lambda i: (_likeness(event, pool[i]), -i), default=None)
+                copies = [pool.pop(best)] if best is not None else []
                 message_id = copies[0].message_id if copies else None
                 if message_id is not None:  # resent copies of the same message: the same call
                     copies += [e for e in pool if e.message_id == message_id]
@@ -348,3 +351,10 @@ class BaseMachine(RuleBasedStateMachine):
         self.h.dirty = False
 
 
+_ID_FIELDS = ("user_id", "previous_id", "anonymous_id", "device_id", "distinct_id", "group_id")
+
+
+def _likeness(want: Event, got: Event) -> int:
+    """How many of the call's ids an arrived event repeats (to pair unmarked events)."""
+    return sum(1 for name in _ID_FIELDS
+               if getattr(want, name) is not None and getattr(want, name) == getattr(got, name))  # fmt: skip
