@@ -6,7 +6,8 @@ Chromium; one that does not is a jsdom artefact. Each entry of
 steps=[...])``) and says what Chromium showed (``chromium = "confirmed"``,
 ``"not-reproduced"`` or ``"not-checked"``). :func:`confirm_in_chromium` replays every
 reproducer over ``node bridge/index.mjs <sdk> --browser chromium`` and fails when a claim
-does not hold, so the claims cannot go stale.
+does not hold, so the claims cannot go stale. An intermittent deviation is replayed up to
+three times; one confirmed before that does not fail the check when a run misses it.
 """
 
 from __future__ import annotations
@@ -67,8 +68,10 @@ def confirm_in_chromium(sdk: str, expected: Path, out: Path) -> int:
         seen = "confirmed" if shown else "not-reproduced"
         claim = entry.chromium or "not-checked"
         holds = claim in {seen, "not-checked"}
-        wrong += not holds
         note = "" if holds else f" (the file says {claim})"
+        if not holds and entry.intermittent and claim == "confirmed":  # a race need not show each time
+            holds, note = True, f" (intermittent: not seen in {tries} tries this time)"
+        wrong += not holds
         rows.append(f"| `{entry.requirement}` | {claim} | {seen}{note} | "
                     f"{time.perf_counter() - started:.1f} s |")  # fmt: skip
         print(f"chromium: {entry.requirement}: {seen}{note}", file=sys.stderr)  # noqa: T201
