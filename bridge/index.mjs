@@ -79,10 +79,12 @@ async function openSession(device) {
   } else {
     session = await sdk.open(page, { ...options, variant, log });
   }
+  const objects = new ObjectTable();
   return {
     call: async (op, args) => {
       if (typeof session[op] !== "function") throw new TypeError(`the session has no ${op}()`);
-      await session[op](...args);
+      const given = op === "track" ? [args[0], objects.take(args[2], args[1], page.window)] : args;
+      await session[op](...given);
       await nextTask();
     },
     flush: async () => {
@@ -100,6 +102,59 @@ let opened = 0;
 let collectorUrl = null;
 
 class Unsupported extends Error {}
+
+// The caller's objects, by the handle the parent gives each properties dict: the same
+// handle is the same object passed again, so its copy here is changed in place (keeping
+// its identity, in the page's realm) rather than replaced, as a caller reusing and
+// mutating one object does. An SDK that holds on to what it was given then sees it change.
+class ObjectTable {
+  constructor() {
+    this.byHandle = new Map();
+  }
+
+  take(handle, value, window) {
+    if (!handle) return toRealm(value, window);
+    const known = this.byHandle.get(handle);
+    if (known === undefined) {
+      const made = toRealm(value, window);
+      this.byHandle.set(handle, made);
+      return made;
+    }
+    syncInPlace(known, value, window);
+    return known;
+  }
+}
+
+/** A JSON value rebuilt from the page's own Object and Array (so instanceof works in it). */
+function toRealm(value, window) {
+  if (Array.isArray(value)) return window.Array.from(value, (item) => toRealm(item, window));
+  if (value !== null && typeof value === "object") {
+    const out = new window.Object();
+    for (const [key, item] of Object.entries(value)) out[key] = toRealm(item, window);
+    return out;
+  }
+  return value;
+}
+
+/** Make ``target`` equal ``source`` without replacing it or any nested object both share. */
+function syncInPlace(target, source, window) {
+  if (Array.isArray(target)) {
+    target.length = source.length;
+    source.forEach((item, i) => {
+      if (isContainer(target[i]) && isContainer(item) && Array.isArray(target[i]) === Array.isArray(item)) syncInPlace(target[i], item, window);
+      else target[i] = toRealm(item, window);
+    });
+    return;
+  }
+  for (const key of Object.keys(target)) if (!(key in source)) delete target[key];
+  for (const [key, item] of Object.entries(source)) {
+    const current = target[key];
+    if (isContainer(current) && isContainer(item) && Array.isArray(current) === Array.isArray(item)) syncInPlace(current, item, window);
+    else target[key] = toRealm(item, window);
+  }
+}
+
+const isContainer = (value) => value !== null && typeof value === "object";
 
 // Each call is its own user action: the page's pending microtasks and zero-delay timers run
 // before the next call (two rounds of the event loop), as between two clicks. Calls made in
@@ -145,7 +200,7 @@ async function dispatch(request) {
     case "close": {
       if (!("client" in request)) throw new Unsupported();
       const session = clientOf(request);
-      if (op === "track") await session.call("track", [request.name, request.properties]);
+      if (op === "track") await session.call("track", [request.name, request.properties, request.object]);
       else if (op === "identify") await session.call("identify", [request.user_id, request.traits]);
       else if (op === "reset") await session.call("reset", []);
       else if (op === "alias") await session.call("alias", [request.new_id]);

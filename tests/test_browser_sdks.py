@@ -112,3 +112,25 @@ def test_install_is_skipped_when_node_modules_matches_the_lockfile(
     (tmp_path / "package-lock.json").write_text('{"packages": {"x": {}}}', encoding="utf-8")
     assert browser.install(tmp_path) == 0
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("sdk", SDKS)
+def test_every_browser_reproducer_is_a_replay_call_chromium_can_run(sdk: str) -> None:
+    """Each expected failure's reproducer parses as replay(adapter=..., machine=..., steps=[...]) over the bridge."""
+    from conformance.adapters.confirm import parse_reproducer
+
+    for entry in load_expected_failures(ROOT / "expected-failures" / f"js-{sdk}.toml"):
+        args = parse_reproducer(entry.reproducer, entry.requirement)
+        assert args["adapter"] == browser.adapter_command(sdk), entry.requirement
+        assert args["machine"] == "client"
+        assert args["steps"], entry.requirement
+
+
+@pytest.mark.parametrize("text", ["print(1)", "replay(adapter=open('x'))", "replay(", "x.replay(steps=[])"])
+def test_a_reproducer_that_is_not_a_literal_replay_call_is_refused(text: str) -> None:
+    """Only a replay(...) call with literal arguments is read; anything else names the entry."""
+    from conformance._errors import InvalidInputError
+    from conformance.adapters.confirm import parse_reproducer
+
+    with pytest.raises(InvalidInputError, match="js-x.toml: e: the reproducer is not a replay"):
+        parse_reproducer(text, "js-x.toml: e")

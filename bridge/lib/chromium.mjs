@@ -141,6 +141,36 @@ export class ChromiumPage {
       const session = window.__identityConformance;
       if (typeof session[name] !== "function") return { type: "TypeError", message: `the session has no ${name}()` };
       try {
+        if (name === "track") {
+          // The caller's object by handle: the same handle is the same object, changed in
+          // place (as bridge/index.mjs does under jsdom).
+          const objects = (window.__icObjects ||= new Map());
+          const container = (v) => v !== null && typeof v === "object";
+          const sync = (target, source) => {
+            if (Array.isArray(target)) {
+              target.length = source.length;
+              source.forEach((item, i) => {
+                if (container(target[i]) && container(item) && Array.isArray(target[i]) === Array.isArray(item)) sync(target[i], item);
+                else target[i] = item;
+              });
+              return;
+            }
+            for (const key of Object.keys(target)) if (!(key in source)) delete target[key];
+            for (const [key, item] of Object.entries(source)) {
+              if (container(target[key]) && container(item) && Array.isArray(target[key]) === Array.isArray(item)) sync(target[key], item);
+              else target[key] = item;
+            }
+          };
+          const [event, properties, handle] = list;
+          let given = properties;
+          if (handle && objects.has(handle)) {
+            given = objects.get(handle);
+            sync(given, properties);
+          } else if (handle) {
+            objects.set(handle, given);
+          }
+          list = [event, given];
+        }
         await session[name](...list);
         // Its own user action: zero-delay work runs before the next call (as under jsdom).
         for (let i = 0; i < 2; i += 1) await new Promise((resolve) => setTimeout(resolve, 1));

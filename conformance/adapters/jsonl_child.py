@@ -131,6 +131,7 @@ class Server:
     def __init__(self, adapter: Adapter, poster: SegmentPoster, out: IO[bytes]) -> None:
         self.adapter, self.poster, self.out = adapter, poster, out
         self.clients: dict[str, ClientSession] = {}
+        self._objects: dict[str, dict[str, Any]] = {}
         self._write = threading.Lock()
         self._opened = 0
         self._pool: ThreadPoolExecutor | None = None
@@ -189,7 +190,7 @@ class Server:
         if "client" in r:
             client = self._client(r)
             if op == "track":
-                client.track(r["name"], r["properties"])
+                client.track(r["name"], self._object(r))
             elif op == "identify":
                 client.identify(r["user_id"], r["traits"])
             elif op == "reset":
@@ -223,6 +224,19 @@ class Server:
             raise _Unsupported
         return {}
 
+    def _object(self, r: dict[str, Any]) -> dict[str, Any]:
+        """The caller's properties object: the same ``object`` handle is the same dict, updated in place."""
+        properties: dict[str, Any] = r["properties"]
+        handle = r.get("object")
+        if not isinstance(handle, str):
+            return properties
+        known = self._objects.get(handle)
+        if known is None:
+            self._objects[handle] = properties
+            return properties
+        _sync_in_place(known, properties)
+        return known
+
     def _client(self, r: dict[str, Any]) -> ClientSession:
         session = self.clients.get(r["client"])
         if session is None:
@@ -248,6 +262,32 @@ def main(argv: list[str] | None = None) -> int:
     server = Server(build_adapter(args.adapter, poster, args.profile), poster, out)
     server.hello()
     return server.serve(sys.stdin.buffer)
+
+
+
+def _sync_in_place(target: Any, source: Any) -> None:
+    """Make ``target`` equal ``source`` keeping its identity and that of nested containers."""
+    if isinstance(target, list):
+        del target[len(source):]
+        for i, item in enumerate(source):
+            if i < len(target) and _same_shape(target[i], item):
+                _sync_in_place(target[i], item)
+            elif i < len(target):
+                target[i] = item
+            else:
+                target.append(item)
+        return
+    for key in [k for k in target if k not in source]:
+        del target[key]
+    for key, item in source.items():
+        if key in target and _same_shape(target[key], item):
+            _sync_in_place(target[key], item)
+        else:
+            target[key] = item
+
+
+def _same_shape(a: Any, b: Any) -> bool:
+    return (isinstance(a, dict) and isinstance(b, dict)) or (isinstance(a, list) and isinstance(b, list))
 
 
 if __name__ == "__main__":

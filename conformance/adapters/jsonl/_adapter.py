@@ -186,18 +186,38 @@ class JsonlAdapter:
             conn.kill("the adapter was garbage-collected without shutdown()")
 
 
+_MAX_OBJECTS = 256
+"""Properties objects a client remembers by identity (the machines reuse one; the rest are fresh)."""
+
+
 class JsonlClient:
     """One client of the child, by the handle ``open_client`` answered."""
 
     def __init__(self, adapter: JsonlAdapter, handle: str) -> None:
         self.adapter, self.handle = adapter, handle
+        self._objects: dict[int, tuple[Mapping[str, Any], str]] = {}
+        self._made = 0
 
     def __repr__(self) -> str:
         return f"JsonlClient({self.handle!r})"
 
     def track(self, name: str, properties: Mapping[str, Any]) -> None:
-        """Client track."""
-        self.adapter._ok("track", {"client": self.handle, "name": name, "properties": properties})  # noqa: SLF001
+        """Client track; a properties object passed again keeps its identity in the child.
+
+        The object is named by a handle: the same dict gets the same handle, so the child
+        updates its own copy in place rather than receiving a new one (docs/protocol.md),
+        and an SDK that keeps a reference to what it was given sees the caller's changes,
+        as it would in-process.
+        """
+        known = self._objects.get(id(properties))
+        if known is None or known[0] is not properties:
+            if len(self._objects) >= _MAX_OBJECTS:
+                self._objects.clear()  # fresh dicts each call: handles are not reused anyway
+            self._made += 1
+            known = (properties, f"o{self._made}")
+            self._objects[id(properties)] = known
+        self.adapter._ok("track", {"client": self.handle, "name": name, "properties": properties,  # noqa: SLF001
+                                   "object": known[1]})  # fmt: skip
 
     def identify(self, user_id: str, traits: Mapping[str, Any]) -> None:
         """Client identify (``user_id`` may be ``None`` or ``""``: the SDK must refuse)."""
