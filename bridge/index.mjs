@@ -17,10 +17,13 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { readdirSync } from "node:fs";
 
+import { createRequire } from "node:module";
+
 import { Device } from "./lib/page.mjs";
 import { packageVersion } from "./lib/packages.mjs";
 
 const PROTOCOL = 1;
+const FakeTimers = createRequire(import.meta.url)("@sinonjs/fake-timers");
 const here = dirname(fileURLToPath(import.meta.url));
 const out = process.stdout;
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -54,24 +57,41 @@ const variant = sdk.spec.variants[variantName];
 if (!variant) usage(`unknown variant ${JSON.stringify(variantName)} of ${sdkName}; known: ${Object.keys(sdk.spec.variants).join(", ")}`);
 if (chromium && !sdk.setup) usage(`${sdkName} has no setup(window, options) to run in Chromium`);
 
-/** One open client: the SDK's session on one page, whatever the browser. */
+/**
+ * One open client: the SDK's session on one page, whatever the browser.
+ *
+ * An SDK whose spec declares a `clock` (it batches on timers and has no public flush) runs
+ * on a fake page clock, installed before its bundle: the clock moves `loadMs` after setup,
+ * `callMs` after every call (as the real one does between two user actions) and `idleMs`
+ * at flush, so every timer set since fires in order, as if the page had been idle that
+ * long. Under jsdom that is @sinonjs/fake-timers over the page's timers (Date stays real);
+ * in Chromium Playwright's page clock.
+ */
 async function openSession(device) {
   const options = { collector: `${collectorUrl}/${sdk.spec.vendor}`, variant: variantName, settings: variant.settings ?? {} };
+  const timing = sdk.spec.clock ?? null;
   if (chromium) {
     const page = await device.open(log);
+    if (timing) await page.tab.clock.install();
     if (sdk.spec.bundle) await page.load(sdk.spec.bundle);
     await page.setup(sdk.setup, options);
+    if (timing) await page.tab.clock.runFor(timing.loadMs);
     const hasFlush = await page.has("flush");
     return {
-      call: (op, args) => page.call(op, args),
+      call: async (op, args) => {
+        await page.call(op, args, { settle: !timing });
+        if (timing) await page.tab.clock.runFor(timing.callMs);
+      },
       flush: async () => {
-        if (hasFlush) await page.call("flush", []);
+        if (timing) await page.tab.clock.runFor(timing.idleMs);
+        if (hasFlush) await page.call("flush", [], { settle: !timing });
         await page.network.settle();
       },
       close: () => page.close(),
     };
   }
   const page = device.open(log);
+  const clock = timing ? FakeTimers.withGlobal(page.window).install({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] }) : null;
   let session;
   if (sdk.setup) {
     if (sdk.spec.bundle) page.load(sdk.spec.bundle);
@@ -79,19 +99,25 @@ async function openSession(device) {
   } else {
     session = await sdk.open(page, { ...options, variant, log });
   }
+  if (clock) await clock.tickAsync(timing.loadMs);
   const objects = new ObjectTable();
   return {
     call: async (op, args) => {
       if (typeof session[op] !== "function") throw new TypeError(`the session has no ${op}()`);
       const given = op === "track" ? [args[0], objects.take(args[2], args[1], page.window)] : args;
       await session[op](...given);
-      await nextTask();
+      if (clock) await clock.tickAsync(timing.callMs);
+      else await nextTask();
     },
     flush: async () => {
+      if (clock) await clock.tickAsync(timing.idleMs);
       if (session.flush) await session.flush();
       await page.network.settle();
     },
-    close: () => page.close(),
+    close: async () => {
+      await page.close();
+      if (clock) clock.uninstall();
+    },
   };
 }
 
@@ -174,8 +200,10 @@ function clientOf(request) {
   return client;
 }
 
+// One page after another, in the order the clients were opened: each page's deliveries
+// settle before the next page's are let go, so the arrival order between pages is fixed.
 async function settleAll() {
-  await Promise.all([...clients.values()].map((session) => session.flush()));
+  for (const session of clients.values()) await session.flush();
 }
 
 async function dispatch(request) {

@@ -85,7 +85,7 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     ],
 )
 def test_bad_new_keys_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
-    """match must compile, intermittent must be a bool, chromium one of its three words."""
+    """The match key must compile, intermittent must be a bool, chromium one of its three words."""
     path = tmp_path / "x.toml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InvalidInputError, match=message):
@@ -112,7 +112,7 @@ def test_match_pins_the_deviation_not_only_the_requirement() -> None:
 
 
 def test_an_intermittent_entry_that_did_not_happen_is_a_pass_with_a_note() -> None:
-    """intermittent = true: a run in which the deviation did not occur passes and says so, it is not stale."""
+    """An intermittent entry whose deviation did not occur in a run passes and says so; it is not stale."""
     from conformance.adapters.catalogue import load_adapter
     from conformance.engine.events import Verdict
     from conformance.engine.run import run

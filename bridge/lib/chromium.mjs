@@ -16,7 +16,10 @@ const QUIET_MS = 30;
 // Without the background-networking flags Chromium keeps dialling out of a closed network.
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  "--disable-default-apps", "--disable-extensions"];
+  "--disable-default-apps", "--disable-extensions",
+  // Under automation navigator.webdriver is true, which PostHog and Mixpanel treat as a bot;
+  // a visitor's browser says false.
+  "--disable-blink-features=AutomationControlled"];
 
 let browserPromise = null;
 
@@ -101,7 +104,11 @@ export class ChromiumDevice {
   async open(log) {
     if (!this.context) {
       this.network = new Network(log);
-      this.context = await (await browser()).newContext({ serviceWorkers: "block" });
+      // Headless Chromium says "HeadlessChrome" in its user agent, which PostHog and
+      // Mixpanel drop as a bot; a page's visitor runs the same browser with a window.
+      const running = await browser();
+      const userAgent = `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${running.version()} Safari/537.36`;
+      this.context = await running.newContext({ serviceWorkers: "block", userAgent });
       await this.context.route("**/*", (route) => this.network.route(route));
     }
     this.pages += 1;
@@ -136,8 +143,8 @@ export class ChromiumPage {
   }
 
   /** One operation on the in-page session; a throw in the page rejects with its name and message. */
-  async call(op, args) {
-    const failure = await this.tab.evaluate(async ([name, list]) => {
+  async call(op, args, { settle = true } = {}) {
+    const failure = await this.tab.evaluate(async ([name, list, settleAfter]) => {
       const session = window.__identityConformance;
       if (typeof session[name] !== "function") return { type: "TypeError", message: `the session has no ${name}()` };
       try {
@@ -172,13 +179,14 @@ export class ChromiumPage {
           list = [event, given];
         }
         await session[name](...list);
-        // Its own user action: zero-delay work runs before the next call (as under jsdom).
-        for (let i = 0; i < 2; i += 1) await new Promise((resolve) => setTimeout(resolve, 1));
+        // Its own user action: zero-delay work runs before the next call (as under jsdom);
+        // on a fake page clock the bridge moves the clock instead.
+        if (settleAfter) for (let i = 0; i < 2; i += 1) await new Promise((resolve) => setTimeout(resolve, 1));
         return null;
       } catch (error) {
         return { type: (error && error.name) || "Error", message: String(error && error.message !== undefined ? error.message : error) };
       }
-    }, [op, args]);
+    }, [op, args, settle]);
     if (failure) {
       const error = new Error(failure.message);
       error.name = failure.type;
