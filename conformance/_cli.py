@@ -1,4 +1,4 @@
-"""The ``identity-conformance`` command line: run, list, requirements, replay, collector.
+"""The ``identity-conformance`` command line: run, list, requirements, replay, report, plan, collector.
 
 Exit codes: 0 every MUST requirement passes (or is an expected failure); 1 violations,
 errors, stale expected failures or a run that ended without a verdict; 2 usage or adapter
@@ -128,6 +128,18 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("old", type=Path, metavar="OLD.json", help="the earlier report.json")
     diff.add_argument("new", type=Path, metavar="NEW.json", help="the later report.json")
 
+    plan = sub.add_parser("plan", help="tracking plans: generate tracking functions, check a wrapper (docs/plans.md)")
+    plan_sub = plan.add_subparsers(dest="plan_command", metavar="PLAN_COMMAND", required=True)
+    gen = plan_sub.add_parser("generate", help="write one typed Python module per source of PLAN into DIR")
+    gen.add_argument("plan", type=Path, metavar="PLAN", help="a tracking plan (.json, or .yaml with PyYAML)")
+    gen.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory to write (created if missing)")
+    chk = plan_sub.add_parser("check", help="check wrapper modules against PLAN; exit 1 on findings")
+    chk.add_argument("plan", type=Path, metavar="PLAN", help="a tracking plan (.json, or .yaml with PyYAML)")
+    chk.add_argument("--wrapper", action="append", required=True, metavar="MODULE",
+                     help="a wrapper: a .py file or an importable module setting SOURCE (repeat, one per source)")  # fmt: skip
+    chk.add_argument("--adapter", default="reference",
+                     help="adapter the clean wrappers then run over, end to end (default: reference)")  # fmt: skip
+
     col = sub.add_parser("collector", help="run the reference collector on 127.0.0.1 and print what arrives")
     col.add_argument("--port", type=int, default=0, help="port, 0 to 65535 (default 0: any free port)")
     col.add_argument("--host", default="127.0.0.1", help="bind address (loopback unless --allow-remote)")
@@ -145,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handler = {
             "run": _run, "list": _list, "requirements": _requirements,
-            "replay": _replay, "collector": _collector, "report": _report,
+            "replay": _replay, "collector": _collector, "report": _report, "plan": _plan,
         }[args.command]  # fmt: skip
         return handler(args)
     except AdapterFailedError as exc:
@@ -306,6 +318,18 @@ def _report(args: argparse.Namespace) -> int:
     result = diff_reports(load_report_file(args.old), load_report_file(args.new))
     print("\n".join(result.lines()))
     return 1 if result.worse else 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from conformance.plans.commands import check_command, generate_command  # noqa: PLC0415
+
+    if args.plan_command == "generate":
+        _check_output_dir(args.out, "--out")
+        code, lines = generate_command(args.plan, args.out)
+    else:
+        code, lines = check_command(args.plan, args.wrapper, args.adapter)
+    print("\n".join(lines))
+    return code
 
 
 def _kind(path: Path) -> str:
