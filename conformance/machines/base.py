@@ -247,7 +247,7 @@ class BaseMachine(RuleBasedStateMachine):
                 pool = unmarked.get(event.kind, [])
                 # Unmarked events (an alias) of several clients can arrive in any order:
                 # take the one sharing most ids with the call, the earliest of equals.
-                best = max(range(len(pool)), key=lambda i: (_likeness(event, pool[i]), -i), default=None)
+                best = max(range(len(pool)), key=lambda i: (self._likeness(event, pool[i]), -i), default=None)
                 copies = [pool.pop(best)] if best is not None else []
                 message_id = copies[0].message_id if copies else None
                 if message_id is not None:  # resent copies of the same message: the same call
@@ -257,6 +257,19 @@ class BaseMachine(RuleBasedStateMachine):
         leftovers = [e for copies in by_step.values() for e in copies]
         leftovers += [e for pool in unmarked.values() for e in pool]
         return pairs, leftovers
+
+    def observed_id(self, model_id: str) -> str:
+        """The id the SDK uses for a model id (an anonymous id the model made up); itself if none."""
+        return model_id
+
+    def _likeness(self, want: Event, got: Event) -> int:
+        """How many of the call's ids an arrived event repeats (to pair unmarked events)."""
+        score = 0
+        for name in _ID_FIELDS:
+            given, arrived = getattr(want, name), getattr(got, name)
+            if given is not None and arrived is not None and arrived in {given, self.observed_id(given)}:
+                score += 1
+        return score
 
     def _check_window(self, expected: list[tuple[int, Event]], observed: list[Event], *,
                       fault: bool) -> None:  # fmt: skip
@@ -352,9 +365,3 @@ class BaseMachine(RuleBasedStateMachine):
 
 
 _ID_FIELDS = ("user_id", "previous_id", "anonymous_id", "device_id", "distinct_id", "group_id")
-
-
-def _likeness(want: Event, got: Event) -> int:
-    """How many of the call's ids an arrived event repeats (to pair unmarked events)."""
-    return sum(1 for name in _ID_FIELDS
-               if getattr(want, name) is not None and getattr(want, name) == getattr(got, name))  # fmt: skip

@@ -35,6 +35,10 @@ class ClientChecks(BaseMachine):
         self.extra_events: list[tuple[float, Event]] = []
         """Identity events no call produced, by position: they still link ids downstream."""
 
+    def observed_id(self, model_id: str) -> str:
+        """The SDK's id for a model anonymous id once the two were seen together."""
+        return self.sym_to_obs.get(model_id, model_id)
+
     def _bind_model_anonymous(self, device: str, model: ReferenceClient, cause: str) -> None:
         sym = model.anonymous_id
         if sym not in self.sym_device:

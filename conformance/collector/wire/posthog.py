@@ -1,9 +1,21 @@
-"""PostHog's wire format (SEMANTICS.md 5.4): ``/batch/``, ``/e/``, ``/capture/``, ``/i/v0/e/``.
+"""PostHog's wire format (SEMANTICS.md 5.4, 6.2): ``/batch/``, ``/e/``, ``/capture/``, ``/i/v0/e/``.
 
-Bodies are one event, a JSON array of events or ``{"batch": [...]}``; posthog-js may gzip
-the body and say so in the query (``compression=gzip-js``). The canonical ``properties``
-are the caller's: :data:`POSTHOG_AUTOMATIC_PROPERTIES` and the group keys moved into
-canonical fields are dropped.
+Bodies are one event, a JSON array of events or ``{"batch": [...]}``. posthog-js encodes
+them three ways (``packages/browser/src/request.ts``, ``encodePostData``):
+
+* gzip (its default, ``compression: gzip-js``): the gzip bytes as a ``text/plain`` body.
+  Older releases flagged it in the query (``?compression=gzip-js``); 1.449.2 strips
+  that flag and relies on the server recognising the gzip magic bytes (``1f 8b``), so a
+  body that starts with them is gunzipped, flagged or not;
+* base64 (``?compression=base64``, what ``sendBeacon`` uses when compression is off): a
+  form body ``data=<base64 of the UTF-8 JSON>``;
+* plain JSON (``disable_compression: true``).
+
+The canonical ``properties`` are the caller's: :data:`POSTHOG_AUTOMATIC_PROPERTIES` and the
+group keys moved into canonical fields are dropped, and for posthog-js events
+(``properties.$lib == "web"``) every ``$``-prefixed key, ``token`` and the ``$pageview``'s
+``title`` too (:data:`POSTHOG_JS_OWN_KEYS`). In posthog-js events an integer beyond 2**53
+is read as the double JavaScript sent (:func:`_as_js_numbers`).
 """
 
 from __future__ import annotations
@@ -18,9 +30,15 @@ from conformance.collector.wire.common import (
     Decoded,
     Request,
     Route,
+    WireError,
+    b64decode,
     gunzip,
     json_body,
+    loads,
     parse_form,
+    parse_json,
+    refuse_non_strict,
+    show,
     stub,
 )
 from conformance.collector.wire.fields import (
@@ -59,14 +77,29 @@ POSTHOG_AUTOMATIC_PROPERTIES: Final = frozenset(
     }
 )
 
+POSTHOG_JS_LIB: Final = "web"
+"""``properties.$lib`` of posthog-js (the browser SDK)."""
+
+POSTHOG_JS_OWN_KEYS: Final = frozenset({"token", "distinct_id"})
+"""posthog-js's own keys without a ``$``: ``calculateEventProperties`` (posthog-core.ts) sets
+``token`` and the ``distinct_id`` super property on every event, and ``title`` (the document
+title) on ``$pageview``; every other property it adds starts with ``$`` (device, page, session,
+``$sdk_debug_*``, super properties such as ``$user_id`` and ``$initialization_time``)."""
+
 _POSTHOG_GROUP_KEYS: Final = frozenset({"$group_type", "$group_key", "$group_set"})
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+_JS_SAFE_INTEGER: Final = 2**53
 
 
 def _posthog(req: Request) -> Decoded:
+    compression = parse_form(req.query, "query string").get("compression", [""])[-1]
     body = req.body
-    if parse_form(req.query, "query string").get("compression") == ["gzip-js"]:
-        body = gunzip(body, req.max_bytes)  # posthog-js compression, flagged in the query
-    doc = json_body(attrs.evolve(req, body=body))
+    if compression == "gzip-js" or body[:2] == _GZIP_MAGIC:
+        body = gunzip(body, req.max_bytes)  # posthog-js gzip, flagged in the query or not
+    if compression == "base64" or req.content_type == "application/x-www-form-urlencoded":
+        doc = _posthog_form(body, req.source, base64=compression == "base64")
+    else:
+        doc = json_body(attrs.evolve(req, body=body))
     if isinstance(doc, list):
         items = [(f"request body[{i}]", item) for i, item in enumerate(doc)]
     elif isinstance(doc, dict) and "batch" in doc:
@@ -76,6 +109,56 @@ def _posthog(req: Request) -> Decoded:
         items = [("request body", doc)]
     events = tuple(_posthog_event(item, where, req.source) for where, item in items)
     return Decoded(events=events, reply=b'{"status":1}')
+
+
+def _posthog_form(body: bytes, source: str, *, base64: bool) -> Any:
+    """The JSON inside a form body ``data=...``: base64 when flagged (or when not JSON)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        msg = f"{source}: the form body is not UTF-8 ({exc})"
+        raise WireError(msg) from None
+    form = parse_form(text, "form body")
+    values = form.get("data")
+    if not values:
+        msg = f"{source}: the form body has no data= field; expected data=<base64 JSON>, got {show(form)}"
+        raise WireError(msg)
+    if not base64:
+        try:
+            doc = loads(values[0])
+        except (ValueError, RecursionError):
+            doc = None
+        if isinstance(doc, (dict, list)):
+            refuse_non_strict(doc, "data")
+            return doc
+    return parse_json(b64decode(values[0], "data"), "base64-decoded data")
+
+
+def _as_js_numbers(doc: Any) -> None:
+    """Read every integer beyond 2**53 in ``doc`` as the double it is, in place.
+
+    JavaScript numbers are doubles, and ``JSON.stringify`` writes an integral double below
+    1e21 as plain digits: -1.0004922219186094e18 goes out as ``-1000492221918609400``, which
+    Python would read as an int that equals no double. The nearest double of those digits is
+    the number posthog-js had (the digits are its shortest round-trip form).
+    """
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        pairs = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(pairs):
+            if type(value) is int and abs(value) > _JS_SAFE_INTEGER:
+                node[key] = float(value)
+            elif isinstance(value, (dict, list)):
+                stack.append(value)
+
+
+def _caller_properties(props: dict[str, Any], name: str, consumed: set[str]) -> dict[str, Any]:
+    """``props`` without the SDK's own keys (see the module docstring)."""
+    if props.get("$lib") != POSTHOG_JS_LIB:
+        return without(props, POSTHOG_AUTOMATIC_PROPERTIES, consumed)
+    own = POSTHOG_JS_OWN_KEYS | consumed | ({"title"} if name == "$pageview" else set())
+    return {k: v for k, v in props.items() if not k.startswith("$") and k not in own}
 
 
 def _posthog_event(raw: Any, where: str, source: str) -> Event:
@@ -97,6 +180,8 @@ def _posthog_event(raw: Any, where: str, source: str) -> Event:
     name = req_str(event, "event", where)
     props_where = f"{where}.properties"
     props = opt_dict(event, "properties", where)
+    if props.get("$lib") == POSTHOG_JS_LIB:
+        _as_js_numbers(event)
     distinct = opt_str(event, "distinct_id", where)
     if distinct is None:
         distinct = opt_str(props, "distinct_id", props_where)
@@ -135,7 +220,7 @@ def _posthog_event(raw: Any, where: str, source: str) -> Event:
         distinct_id=distinct,
         previous_id=previous_id,
         group_id=group_id,
-        properties=without(props, POSTHOG_AUTOMATIC_PROPERTIES, consumed),
+        properties=_caller_properties(props, name, consumed),
         traits=traits,
         message_id=opt_str(event, "uuid", where),
         timestamp=iso_ms(event.get("timestamp"), f"{where}.timestamp"),
