@@ -1,10 +1,13 @@
-"""Mixpanel's wire format (SEMANTICS.md 5.5): ``/track``, ``/engage``, ``/groups``, ``/import``.
+"""Mixpanel's wire format (SEMANTICS.md 2.4, 5.5): ``/track``, ``/engage``, ``/groups``, ``/import``.
 
-Each accepts POST or GET, with or without a trailing slash. The payload is ``data=<JSON>``
-(mixpanel-python) or ``data=<base64 JSON>`` (mixpanel-browser) in a form body or the
-query string, or a plain JSON body. ``/engage`` carries people records (IDENTIFY) and
-``/groups`` group records (GROUP); the others carry events. The canonical ``properties``
-drop :data:`MIXPANEL_AUTOMATIC_PROPERTIES`.
+Each accepts POST or GET, with or without a trailing slash, and ignores the query's other
+fields (mixpanel-browser adds ``verbose``, ``ip`` and a ``_`` cache buster). The payload is
+``data=<JSON>`` (mixpanel-python) or ``data=<base64 JSON>`` (mixpanel-browser) in a form
+body (also as a ``sendBeacon`` text/plain body) or the query string, or a plain JSON body;
+one record or a batch array. ``/engage`` carries people records (IDENTIFY) and ``/groups``
+group records (GROUP); the others carry events. The canonical ``properties`` drop
+:data:`MIXPANEL_AUTOMATIC_PROPERTIES`, and people traits drop
+:data:`MIXPANEL_PEOPLE_AUTOMATIC_PROPERTIES`.
 """
 
 from __future__ import annotations
@@ -38,7 +41,10 @@ from conformance.collector.wire.fields import (
 from simulator import Event, Kind
 
 # SEMANTICS.md section 5.5 (Mixpanel event fields added by the library) plus the identity
-# keys of section 4.2 knob 26; dropped from canonical ``properties``.
+# keys of section 4.2 knob 26, plus what mixpanel-browser adds to every event (SEMANTICS.md
+# 2.4; mixpanel-js src/utils.js ``_.info.properties``, the persisted referrer super
+# properties, ``mp_sent_by_lib_version`` from src/request-batcher.js, ``$duration`` of
+# ``time_event``); dropped from canonical ``properties``.
 MIXPANEL_AUTOMATIC_PROPERTIES: Final = frozenset(
     {
         "token",
@@ -50,8 +56,28 @@ MIXPANEL_AUTOMATIC_PROPERTIES: Final = frozenset(
         "$device_id",
         "$user_id",
         "$anon_distinct_id",
+        "$had_persisted_distinct_id",
+        "$os",
+        "$browser",
+        "$browser_version",
+        "$device",
+        "$current_url",
+        "$referrer",
+        "$referring_domain",
+        "$screen_height",
+        "$screen_width",
+        "$initial_referrer",
+        "$initial_referring_domain",
+        "$search_engine",
+        "mp_keyword",
+        "mp_loader",
+        "mp_sent_by_lib_version",
+        "$duration",
     }
 )
+# What mixpanel-browser adds to every people ``$set`` (src/utils.js
+# ``_.info.people_properties``); dropped from canonical ``traits``.
+MIXPANEL_PEOPLE_AUTOMATIC_PROPERTIES: Final = frozenset({"$os", "$browser", "$browser_version"})
 
 
 def _mixpanel(req: Request) -> Decoded:
@@ -92,10 +118,53 @@ def _mixpanel_payload(req: Request) -> Any:
     if isinstance(doc, (dict, list)):
         refuse_non_strict(doc, "data")
     else:
-        doc = parse_json(b64decode(text, "data"), "base64-decoded data")
+        doc = parse_json(_browser_text(b64decode(text, "data")), "base64-decoded data")
+        doc = _javascript_numbers(doc)
     if not isinstance(doc, (dict, list)):
         msg = f"data must be a JSON object or array, got {show(doc)}"
         raise WireError(msg)
+    return doc
+
+
+def _browser_text(raw: bytes) -> str:
+    r"""The text of a base64 ``data`` payload, decoded as a browser's ``TextDecoder`` would.
+
+    mixpanel-browser's own encoder (mixpanel-js src/utils.js ``_.utf8Encode``, open issue
+    mixpanel/mixpanel-js#385) writes each UTF-16 code unit as UTF-8, so a character beyond
+    the BMP (an emoji) arrives as two encoded surrogates: bytes that are not UTF-8. They are
+    read as U+FFFD, the WHATWG decoder's replacement, and never as the character itself:
+    the event arrives, with the text the SDK really sent, and the payload check reports the
+    difference; refusing the request instead would make the SDK drop its whole batch (it
+    drops a batch answered 4xx), so unrelated events would be reported lost. An escaped
+    lone surrogate (``\ud800``) is still refused, as everywhere.
+    """
+    return raw.decode("utf-8-sig", "replace")
+
+
+_EXACT_INTEGERS: Final = 2**53
+"""Beyond this a JavaScript number (a double) is no longer an exact integer."""
+
+
+def _javascript_numbers(doc: Any) -> Any:
+    """``doc`` with every integer beyond 2**53 read as the double a JavaScript SDK sent.
+
+    mixpanel-browser's numbers are doubles, and ``JSON.stringify`` writes a whole double
+    below 1e21 in plain digits (``-1.0004922219186094e+18`` as ``-1000492221918609400``):
+    read as a Python int that is another number, so it is read as the double it denotes,
+    the value that was passed. Integers up to 2**53 are exact either way and stay ints.
+    """
+    stack: list[Any] = [doc] if isinstance(doc, (dict, list)) else []
+    while stack:
+        node = stack.pop()
+        for key, value in enumerate(node) if isinstance(node, list) else node.items():
+            if type(value) is int and abs(value) > _EXACT_INTEGERS:
+                try:
+                    node[key] = float(value)
+                except OverflowError:
+                    msg = f"data holds the integer {show(value)}, beyond any JavaScript number"
+                    raise WireError(msg) from None
+            elif isinstance(value, (dict, list)):
+                stack.append(value)
     return doc
 
 
@@ -162,18 +231,25 @@ def _mixpanel_event(raw: Any, where: str, source: str) -> Event:
 def _mixpanel_engage(raw: Any, where: str, source: str) -> Event:
     """Decode a people record: IDENTIFY with traits = ``$set`` (other operations are not kept).
 
-    ``distinct_id`` = ``$distinct_id`` (required); ``user_id`` = ``$user_id`` if present,
-    else ``$distinct_id``; ``device_id`` = ``$device_id``; ``$time`` as for events.
+    ``distinct_id`` = ``$distinct_id`` (a string, or null as mixpanel-browser sends it after
+    ``identify(null)``); ``user_id`` = ``$user_id`` if present, else ``$distinct_id``;
+    ``device_id`` = ``$device_id``; ``$time`` as for events. A record without ``$set``
+    (``$set_once``, ``$unset``, ``$add``...) is still a profile update of that person: an
+    IDENTIFY with no traits. The browser's own ``$set`` additions
+    (:data:`MIXPANEL_PEOPLE_AUTOMATIC_PROPERTIES`) are not traits.
     """
     record = as_object(raw, where, "a JSON object (a Mixpanel people record)")
-    distinct = req_str(record, "$distinct_id", where)
+    if "$distinct_id" not in record:
+        msg = f"{where} has no $distinct_id; a people record names its person"
+        raise WireError(msg)
+    distinct = opt_str(record, "$distinct_id", where)
     explicit_user = opt_str(record, "$user_id", where)
     return Event(
         kind=Kind.IDENTIFY,
         user_id=explicit_user if explicit_user is not None else distinct,
         device_id=opt_str(record, "$device_id", where),
         distinct_id=distinct,
-        traits=opt_dict(record, "$set", where),
+        traits=without(opt_dict(record, "$set", where), MIXPANEL_PEOPLE_AUTOMATIC_PROPERTIES),
         timestamp=epoch_ms(record.get("$time"), f"{where}.$time", seconds_if_small=True),
         source=source,
     )
@@ -198,8 +274,10 @@ ROUTES: Final = (
         for name in ("track", "engage", "groups", "import")
         for end in ("/", "")
     ),
-    # Stub: mixpanel-browser asks /decide for its settings when it loads; this answers
-    # "nothing to configure".
+    # Stub: older mixpanel-browser releases asked /decide for their settings when they
+    # loaded; this answers "nothing to configure". 2.83.0 asks nothing in its default
+    # configuration: feature flags (``flags``) and remote settings
+    # (``remote_settings_mode``) are off unless enabled.
     *(
         stub(path, {"config": {"enable_collect_everything": False}, "notifications": []})
         for path in ("/decide", "/decide/")
