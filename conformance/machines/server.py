@@ -34,6 +34,17 @@ class ServerMachine(ServerChecks):
                            anonymous_id=anonymous_id)  # fmt: skip
         self._server_track(seq, name, properties, user_id, anonymous_id)
 
+    @drawn_rule(user_id=gen.REAL_USER_OR_NONE_POOL, anonymous_id=gen.REAL_ANONYMOUS_ID_OR_NONE_POOL,
+                name=gen.NAME_POOL, properties=gen.PROPERTY_POOL)  # fmt: skip
+    def track_real_world_ids(self, name: str, properties: dict[str, Any], user_id: str | None,
+                             anonymous_id: str | None) -> None:  # fmt: skip
+        """Server track with ids as real systems send them (emails, UUIDs, '007', ' x ', 1 KB+)."""
+        if user_id is None and anonymous_id is None:
+            anonymous_id = gen.SERVER_ANONYMOUS_IDS[-1]
+        seq = self._record("track_real_world_ids", name=name, properties=properties, user_id=user_id,
+                           anonymous_id=anonymous_id)  # fmt: skip
+        self._server_track(seq, name, properties, user_id, anonymous_id)
+
     def _server_track(self, seq: int, name: str, properties: dict[str, Any],
                       user_id: str | None, anonymous_id: str | None) -> None:  # fmt: skip
         marked = f"{name}{gen.MARKER}{self.mark(seq)}"

@@ -31,10 +31,10 @@ ANONYMOUS_IDS = ("anon-a", "anon-b", "ånon-c")
 # must arrive exactly as given, or the call be refused; nothing is left out because an SDK
 # rewrites it.
 LONG_ID_LENGTH = 1100
-SERVER_USERS = (*USERS, "007", "null", "undefined", "MixedCase-User", " padded-user ",
-                "Jane.Doe+test@Example.com", "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+SERVER_USERS = (*USERS, "007", " padded-user ", "null", "undefined", "MixedCase-User",
+                "\tuser-tab", "Jane.Doe+test@Example.com", "f47ac10b-58cc-4372-a567-0e02b2c3d479",
                 "u" * LONG_ID_LENGTH)  # fmt: skip
-SERVER_ANONYMOUS_IDS = (*ANONYMOUS_IDS, "00042", "Anon-MIXED", "anon\ttab",
+SERVER_ANONYMOUS_IDS = (*ANONYMOUS_IDS, "00042", "anon-trailing ", "Anon-MIXED", "anon\ttab",
                         "6ba7b810-9dad-11d1-80b4-00c04fd430c8", "a" * LONG_ID_LENGTH)  # fmt: skip
 MARKER = "#"
 """Separates a generated event name from the step number the suite appends to it."""
@@ -144,9 +144,13 @@ KEY_POOL = _pool(_key, 32, 4)
 NAME_POOL = _texts(*_FIXED_NAMES) + _pool(_event_name, 60, 5)
 DEVICE_POOL = _texts(*DEVICES)
 USER_POOL = _texts(*USERS)
-USER_OR_NONE_POOL = _texts(*SERVER_USERS, None)
-ANONYMOUS_ID_POOL = _texts(*SERVER_ANONYMOUS_IDS)
-ANONYMOUS_ID_OR_NONE_POOL = _texts(*SERVER_ANONYMOUS_IDS, None)
+USER_OR_NONE_POOL = _texts(*USERS, None)
+ANONYMOUS_ID_POOL = _texts(*ANONYMOUS_IDS)
+ANONYMOUS_ID_OR_NONE_POOL = _texts(*ANONYMOUS_IDS, None)
+# The small pools above repeat ids often (a later call with an earlier call's id is what
+# carry-over and linking rules need); the real-world ids get a rule of their own.
+REAL_USER_OR_NONE_POOL = _texts(*SERVER_USERS[len(USERS):], None)
+REAL_ANONYMOUS_ID_OR_NONE_POOL = _texts(*SERVER_ANONYMOUS_IDS[len(ANONYMOUS_IDS):], None)
 NO_USER_POOL = _texts(None, "")
 NO_ID_POOL = _texts(None, "")
 """What a call without an id passes: nothing, or the empty string (an empty id is not an id)."""
