@@ -138,3 +138,29 @@ def test_diff_refuses_an_incomplete_report(tmp_path: Path, capsys: pytest.Captur
     bad = write(tmp_path / "new.json", {"format": "identity-conformance-report/1", "complete": False})
     assert main(["report", "diff", str(old), str(bad)]) == 2
     assert "new.json" in capsys.readouterr().err
+
+
+def test_the_committed_matrix_is_what_report_merge_makes_of_the_committed_reports(tmp_path: Path) -> None:
+    """`report merge` over the committed SDK reports regenerates reports/matrix.md and matrix.html byte for byte."""
+    from conformance.adapters.browser import PREFIX, browser_sdks
+    from conformance.adapters.sdk import sdk_specs
+
+    root = Path(__file__).parent.parent
+    reports = [root / "reports" / spec.name for spec in sdk_specs()]
+    reports += [root / "reports" / f"{PREFIX}{sdk}" for sdk in browser_sdks(root / "bridge")]
+    out = tmp_path / "merged"
+    assert main(["report", "merge", *map(str, reports), "--out", str(out)]) == 0
+    for name in ("matrix.md", "matrix.html"):
+        assert (out / name).read_text(encoding="utf-8") == (root / "reports" / name).read_text(encoding="utf-8"), name
+
+
+def test_every_committed_report_validates_against_the_published_schema() -> None:
+    """Each committed SDK report (server and browser runs alike) fits reports/report.schema.json."""
+    import jsonschema
+
+    root = Path(__file__).parent.parent
+    schema = json.loads((root / "reports" / "report.schema.json").read_text(encoding="utf-8"))
+    found = sorted(root.glob("reports/*/report.json"))
+    assert len(found) >= 11
+    for path in found:
+        jsonschema.validate(json.loads(path.read_text(encoding="utf-8")), schema)

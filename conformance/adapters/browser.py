@@ -9,6 +9,10 @@ when the lockfile changed since the last install, then ``identity-conformance ru
 the Node bridge (``cmd:node bridge/index.mjs <sdk>``) with ``expected-failures/js-<sdk>.toml``
 and ``reports/ENV`` as the report directory. Run it from the project root (tox does).
 
+``python -m conformance.adapters.browser matrix-page PAGE.html SHOT.png`` opens the HTML
+matrix in headless Chromium, opens a failure, checks its reproducer is shown and saves a
+screenshot (the ``matrix`` env does, into ``reports/matrix.png``).
+
 After a jsdom run, every expected failure is replayed in headless Chromium (the
 distribution's ``chromium``, or ``$CHROMIUM_PATH``): an entry marked
 ``chromium = "confirmed"`` must fail the same requirement there, one marked
@@ -107,9 +111,21 @@ def _prepare(bridge: Path, env: str, sdk: str) -> str | None:
     return None
 
 
+def matrix_page(page: str, screenshot: str) -> int:
+    """Open the HTML matrix in headless Chromium, open a failure, check its reproducer shows; screenshot."""
+    bridge = bridge_dir()
+    if shutil.which("node") is None or install(bridge) != 0:
+        return _fail("the matrix page check needs node and the bridge's packages (npm ci in bridge/).")
+    node = shutil.which("node") or "node"
+    return subprocess.run([node, str(bridge / "tools" / "matrix-page.mjs"), page, screenshot],  # noqa: S603
+                          check=False).returncode  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Install the bridge, then run the suite against one browser SDK; the run's exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["matrix-page"] and len(args) == 3:
+        return matrix_page(args[1], args[2])
     if not args or not args[0].startswith(PREFIX):
         print(__doc__, file=sys.stderr)  # noqa: T201
         return 2

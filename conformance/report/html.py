@@ -46,6 +46,11 @@ def _e(value: Any) -> str:
     return html.escape(mask(text))
 
 
+def _json(value: Any) -> str:
+    """A value as JSON (so '' and None show as "" and null), escaped and masked."""
+    return html.escape(mask(json.dumps(value, ensure_ascii=False, default=str)))
+
+
 def _anchor(column: int, requirement: str) -> str:
     return f"r{column}-" + re.sub(r"[^a-z0-9]+", "-", requirement.lower())
 
@@ -100,7 +105,7 @@ def _detail(column: int, head: str, report: dict[str, Any], result: dict[str, An
         parts.append(f"<p>{_e(violation.get('message', ''))}"
                      + (f" (step {_e(violation['step'])})" if violation.get("step") is not None else "")
                      + "</p>")  # fmt: skip
-        parts.append(f"<pre>expected: {_e(violation.get('expected'))}\nobserved: {_e(violation.get('observed'))}</pre>")
+        parts.append(f"<pre>expected: {_json(violation.get('expected'))}\nobserved: {_json(violation.get('observed'))}</pre>")
     if result.get("reproducer"):
         parts.append(f"<p>Reproducer (adapter <code>{_e(report['adapter']['name'])}</code>):</p>"
                      f"<pre><code>{_e(result['reproducer'])}</code></pre>")  # fmt: skip

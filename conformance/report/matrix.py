@@ -2,7 +2,9 @@
 
     python -m conformance.report.matrix --output reports/matrix.md reports/sdk-segment ...
 
-(``tox run -m sdk-matrix`` runs every pinned SDK env, then this.)
+(``tox run -m sdk-matrix`` runs every pinned SDK env, then this.) It writes exactly what
+``identity-conformance report merge`` writes for the same reports (a test checks the
+committed matrix against it).
 """
 
 from __future__ import annotations
@@ -107,11 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidInputError as exc:
         print(f"matrix: {exc}", file=sys.stderr)  # noqa: T201
         return 2
-    args.output.write_text(render(reports), encoding="utf-8")
-    if args.html is not None:
-        from conformance.report.html import render_html  # noqa: PLC0415
+    # The committed matrix is what `report merge` makes of the same reports, byte for byte.
+    from conformance.report.html import render_html  # noqa: PLC0415
+    from conformance.report.merge import merged_matrix  # noqa: PLC0415
 
-        args.html.write_text(render_html(reports, title=SDK_MATRIX_TITLE), encoding="utf-8")
+    args.output.write_text(merged_matrix(reports), encoding="utf-8")
+    if args.html is not None:
+        args.html.write_text(render_html(reports), encoding="utf-8")
     return 0
 
 

@@ -109,11 +109,16 @@ def merged_json(reports: Sequence[dict[str, Any]], sources: Sequence[Path]) -> d
     }
 
 
+def merged_matrix(reports: Sequence[dict[str, Any]]) -> str:
+    """The matrix Markdown of ``report merge`` (the committed ``reports/matrix.md`` is this too)."""
+    return render(reports, title="Conformance matrix", source="`identity-conformance report merge`",
+                  settings=f"merged from {len(reports)} report(s); settings and transport are each report's own")  # fmt: skip
+
+
 def merge(paths: Sequence[Path], out: Path) -> list[Path]:
     """Read every report (all before writing anything), write ``out``/matrix.md, matrix.html and merged.json."""
     reports = [load_report_file(p) for p in paths]
-    matrix = render(reports, title="Conformance matrix", source="`identity-conformance report merge`",
-                    settings=f"merged from {len(reports)} report(s); settings and transport are each report's own")  # fmt: skip
+    matrix = merged_matrix(reports)
     merged = dumps_json(merged_json(reports, paths))
     out.mkdir(parents=True, exist_ok=True)
     page = render_html(reports)
