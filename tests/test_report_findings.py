@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conformance.engine.expected import ExpectedFailure
 from conformance.report.findings import main, render_findings
-from tests.test_report_merge import base, report
+from test_report_merge import base, report
 
 REQUIREMENT = "server.state.no-carry-over"
 

@@ -13,7 +13,7 @@ import pytest
 
 from conformance._cli import main
 from conformance.report.html import mask, render_html
-from tests.test_report_merge import base, report, write
+from test_report_merge import base, report, write
 
 FAILING = "server.state.no-carry-over"
 
