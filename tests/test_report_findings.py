@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from test_report_merge import base, report
+
 from conformance.engine.expected import ExpectedFailure
 from conformance.report.findings import main, render_findings
-from test_report_merge import base, report
 
 REQUIREMENT = "server.state.no-carry-over"
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_report_merge import base, report, write
 
 from conformance._cli import main
 from conformance.report.html import mask, render_html
-from test_report_merge import base, report, write
 
 FAILING = "server.state.no-carry-over"
 
