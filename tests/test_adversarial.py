@@ -467,7 +467,7 @@ class _HangsWithoutIds(_Bent):
     capabilities = frozenset()
 
     def track(self, event: str, properties: Mapping[str, Any], **ids: Any) -> None:
-        if ids.get("user_id") is None and ids.get("anonymous_id") is None:
+        if not ids.get("user_id") and not ids.get("anonymous_id"):  # None or "": no id
             _hang()
         super().track(event, properties, **ids)
 

@@ -151,7 +151,7 @@ class _ServerIdsOnInstance(_MutantAdapter):
 class _ServerAcceptsNoIds(_MutantAdapter):
     def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
               anonymous_id: str | None) -> None:  # fmt: skip
-        if user_id is None and anonymous_id is None:
+        if not user_id and not anonymous_id:  # None or "": neither names anyone
             queue_call(self.sdk.outbox, QueuedCall(Kind.TRACK, event, WireIds(source="server"),
                                                    properties=snapshot(properties)))  # fmt: skip
             return
