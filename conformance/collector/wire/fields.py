@@ -119,3 +119,30 @@ def epoch_ms(value: Any, where: str, *, seconds_if_small: bool) -> int | None:
 def without(props: Mapping[str, Any], *drops: frozenset[str] | set[str]) -> dict[str, Any]:
     """``props`` without the keys in any of ``drops``."""
     return {key: value for key, value in props.items() if not any(key in d for d in drops)}
+
+
+_EXACT_INTEGERS: Final = 2**53
+"""Beyond this a JavaScript number (a double) is no longer an exact integer."""
+
+
+def js_numbers(doc: Any) -> Any:
+    """``doc`` with every integer beyond 2**53 read as the double a JavaScript SDK sent.
+
+    A browser SDK's numbers are doubles, and ``JSON.stringify`` writes a whole double
+    below 1e21 in plain digits (``-1.0004922219186094e+18`` as ``-1000492221918609400``):
+    read as a Python int that is another number, so it is read as the double it denotes,
+    the value that was passed. Integers up to 2**53 are exact either way and stay ints.
+    """
+    stack: list[Any] = [doc] if isinstance(doc, (dict, list)) else []
+    while stack:
+        node = stack.pop()
+        for key, value in enumerate(node) if isinstance(node, list) else node.items():
+            if type(value) is int and abs(value) > _EXACT_INTEGERS:
+                try:
+                    node[key] = float(value)
+                except OverflowError:
+                    msg = f"the body holds the integer {show(value)}, beyond any JavaScript number"
+                    raise WireError(msg) from None
+            elif isinstance(value, (dict, list)):
+                stack.append(value)
+    return doc

@@ -33,6 +33,7 @@ from conformance.collector.wire.common import (
 from conformance.collector.wire.fields import (
     as_object,
     epoch_ms,
+    js_numbers,
     opt_dict,
     opt_str,
     req_str,
@@ -119,7 +120,7 @@ def _mixpanel_payload(req: Request) -> Any:
         refuse_non_strict(doc, "data")
     else:
         doc = parse_json(_browser_text(b64decode(text, "data")), "base64-decoded data")
-        doc = _javascript_numbers(doc)
+        doc = js_numbers(doc)
     if not isinstance(doc, (dict, list)):
         msg = f"data must be a JSON object or array, got {show(doc)}"
         raise WireError(msg)
@@ -139,33 +140,6 @@ def _browser_text(raw: bytes) -> str:
     lone surrogate (``\ud800``) is still refused, as everywhere.
     """
     return raw.decode("utf-8-sig", "replace")
-
-
-_EXACT_INTEGERS: Final = 2**53
-"""Beyond this a JavaScript number (a double) is no longer an exact integer."""
-
-
-def _javascript_numbers(doc: Any) -> Any:
-    """``doc`` with every integer beyond 2**53 read as the double a JavaScript SDK sent.
-
-    mixpanel-browser's numbers are doubles, and ``JSON.stringify`` writes a whole double
-    below 1e21 in plain digits (``-1.0004922219186094e+18`` as ``-1000492221918609400``):
-    read as a Python int that is another number, so it is read as the double it denotes,
-    the value that was passed. Integers up to 2**53 are exact either way and stay ints.
-    """
-    stack: list[Any] = [doc] if isinstance(doc, (dict, list)) else []
-    while stack:
-        node = stack.pop()
-        for key, value in enumerate(node) if isinstance(node, list) else node.items():
-            if type(value) is int and abs(value) > _EXACT_INTEGERS:
-                try:
-                    node[key] = float(value)
-                except OverflowError:
-                    msg = f"data holds the integer {show(value)}, beyond any JavaScript number"
-                    raise WireError(msg) from None
-            elif isinstance(value, (dict, list)):
-                stack.append(value)
-    return doc
 
 
 def _decode_text(body: bytes, what: str) -> str:

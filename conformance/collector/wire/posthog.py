@@ -15,7 +15,7 @@ The canonical ``properties`` are the caller's: :data:`POSTHOG_AUTOMATIC_PROPERTI
 group keys moved into canonical fields are dropped, and for posthog-js events
 (``properties.$lib == "web"``) every ``$``-prefixed key, ``token`` and the ``$pageview``'s
 ``title`` too (:data:`POSTHOG_JS_OWN_KEYS`). In posthog-js events an integer beyond 2**53
-is read as the double JavaScript sent (:func:`_as_js_numbers`).
+is read as the double JavaScript sent (:func:`~conformance.collector.wire.fields.js_numbers`).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from conformance.collector.wire.fields import (
     as_list,
     as_object,
     iso_ms,
+    js_numbers,
     opt_dict,
     opt_str,
     req_str,
@@ -88,7 +89,6 @@ title) on ``$pageview``; every other property it adds starts with ``$`` (device,
 
 _POSTHOG_GROUP_KEYS: Final = frozenset({"$group_type", "$group_key", "$group_set"})
 _GZIP_MAGIC: Final = b"\x1f\x8b"
-_JS_SAFE_INTEGER: Final = 2**53
 
 
 def _posthog(req: Request) -> Decoded:
@@ -134,25 +134,6 @@ def _posthog_form(body: bytes, source: str, *, base64: bool) -> Any:
     return parse_json(b64decode(values[0], "data"), "base64-decoded data")
 
 
-def _as_js_numbers(doc: Any) -> None:
-    """Read every integer beyond 2**53 in ``doc`` as the double it is, in place.
-
-    JavaScript numbers are doubles, and ``JSON.stringify`` writes an integral double below
-    1e21 as plain digits: -1.0004922219186094e18 goes out as ``-1000492221918609400``, which
-    Python would read as an int that equals no double. The nearest double of those digits is
-    the number posthog-js had (the digits are its shortest round-trip form).
-    """
-    stack = [doc]
-    while stack:
-        node = stack.pop()
-        pairs = node.items() if isinstance(node, dict) else enumerate(node)
-        for key, value in list(pairs):
-            if type(value) is int and abs(value) > _JS_SAFE_INTEGER:
-                node[key] = float(value)
-            elif isinstance(value, (dict, list)):
-                stack.append(value)
-
-
 def _caller_properties(props: dict[str, Any], name: str, consumed: set[str]) -> dict[str, Any]:
     """``props`` without the SDK's own keys (see the module docstring)."""
     if props.get("$lib") != POSTHOG_JS_LIB:
@@ -181,7 +162,7 @@ def _posthog_event(raw: Any, where: str, source: str) -> Event:
     props_where = f"{where}.properties"
     props = opt_dict(event, "properties", where)
     if props.get("$lib") == POSTHOG_JS_LIB:
-        _as_js_numbers(event)
+        js_numbers(event)
     distinct = opt_str(event, "distinct_id", where)
     if distinct is None:
         distinct = opt_str(props, "distinct_id", props_where)
