@@ -82,6 +82,11 @@ class ReferenceClient:
         return self._state.anonymous_id
 
     @property
+    def device_id(self) -> str | None:
+        """The device id of a switching-id profile (``$device_id``); ``None`` for the others."""
+        return self._state.device_id
+
+    @property
     def traits(self) -> Mapping[str, Any]:
         """Traits set since the last reset or change of user."""
         return self._state.traits
@@ -144,13 +149,15 @@ class ReferenceClient:
         self._emit(Kind.IDENTIFY, None, previous_id, None, carried)
 
     def reset(self) -> None:
-        """Log out: forget the user and their traits; rotate the anonymous id per profile."""
+        """Log out: forget the user and their traits; rotate the anonymous (and device) id per profile."""
         self._check_open()
         state = self._state
         state.user_id = None
         state.traits = {}
         if self.profile.reset_rotates_anonymous_id:
             state.anonymous_id = self._ids.new_id()
+        if self.profile.reset_rotates_device_id and state.device_id is not None:
+            state.device_id = self._ids.new_id()
         self._refresh()
 
     def alias(self, new_id: str) -> None:

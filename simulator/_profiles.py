@@ -66,6 +66,11 @@ class Profile:
     identify_emits: IdentifyEmits = IdentifyEmits.ALWAYS
     identify_other: IdentifyOther = IdentifyOther.ROTATE_ANONYMOUS
     reset_rotates_anonymous_id: bool = True
+    device_id_starts_as_anonymous_id: bool = False
+    """Switching ids: a new device's device id is its first anonymous id (PostHog's
+    ``$device_id = distinct_id`` at init), not an id of its own (Mixpanel's raw uuid)."""
+    reset_rotates_device_id: bool = False
+    """Switching ids: reset draws a new device id too (Mixpanel, SEMANTICS.md knob 18)."""
     persistence: bool = True
     """Identity survives closing the client and opening a new one on the same storage."""
     identify_carries_merged_traits: bool = False
@@ -107,23 +112,27 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             name="posthog",
-            description="PostHog: switching distinct_id plus stable $device_id; $identify merge "
-            "event only on anonymous-to-identified; identify-other switches silently.",
+            description="PostHog: switching distinct_id plus stable $device_id (at first the "
+            "distinct_id itself); $identify merge event only on anonymous-to-identified; "
+            "identify-other switches silently.",
             id_model=IdModel.SWITCHING,
             link=Link.MERGE_EVENT,
             identify_emits=IdentifyEmits.ON_ANONYMOUS_TO_IDENTIFIED,
             identify_other=IdentifyOther.SWITCH,
+            device_id_starts_as_anonymous_id=True,
             alias_supported=True,
             source="SEMANTICS.md 2.2, 5.4",
         ),
         Profile(
             name="mixpanel",
             description="Mixpanel: switching distinct_id; $identify whenever the distinct id "
-            "changes, naming the previous id (the backend refuses to merge two users).",
+            "changes, naming the previous id (the backend refuses to merge two users); reset "
+            "draws a new $device_id too.",
             id_model=IdModel.SWITCHING,
             link=Link.MERGE_EVENT,
             identify_emits=IdentifyEmits.ON_CHANGE,
             identify_other=IdentifyOther.SWITCH_EMIT_MERGE,
+            reset_rotates_device_id=True,
             alias_supported=True,
             source="SEMANTICS.md 2.4, 5.5",
         ),

@@ -52,7 +52,9 @@ class ReferenceSDK:
 
     def _new_identity(self) -> StoredIdentity:
         anonymous_id = self.ids.new_id()
-        device_id = self.ids.new_id() if self.profile.id_model is IdModel.SWITCHING else None
+        device_id = None
+        if self.profile.id_model is IdModel.SWITCHING:
+            device_id = anonymous_id if self.profile.device_id_starts_as_anonymous_id else self.ids.new_id()
         return StoredIdentity(anonymous_id=anonymous_id, device_id=device_id)
 
     def flush(self) -> list[Event]:

@@ -126,3 +126,63 @@ def test_step_numbers_index_the_trace_after_concurrent_calls_and_the_probe() -> 
     assert client.trace[1]["made_by"] == "teardown"
     assert "closing probe event of device-0" in client.trace[1]["args"]["note"]
     harness.close()
+
+
+class _BatchedPerDevice:
+    """The reference SDK sending each device's events together, the last-opened device first.
+
+    Browser SDKs batch per page and pages flush one after another, so unmarked events (an
+    alias carries no step marker) of two devices arrive out of call order.
+    """
+
+    def __new__(cls, collector: Collector, *, shared_anonymous_id: bool = False) -> object:
+        from conformance.adapters.reference import ReferenceAdapter
+        from simulator.testing import replace_anonymous_id
+
+        class Adapter(ReferenceAdapter):
+            first_anonymous_id: str | None = None
+
+            def _deliver(self, events: list[Event]) -> None:
+                devices = list(dict.fromkeys(e.source for e in events))
+                super()._deliver([e for d in reversed(devices) for e in events if e.source == d])
+
+            def open_client(self, storage_key: str) -> object:  # type: ignore[override]
+                fresh = storage_key not in self.sdk.storage
+                client = super().open_client(storage_key)
+                if shared_anonymous_id and fresh:
+                    self.first_anonymous_id = self.first_anonymous_id or client.anonymous_id
+                    replace_anonymous_id(client, self.first_anonymous_id)
+                return client
+
+        return Adapter(collector, profile="posthog", seed=99)
+
+
+_TWO_DEVICES_ALIAS_ONE_ID = [("alias", {"device": "device-0", "new_id": "u1"}),
+                             ("alias", {"device": "device-1", "new_id": "u1"}),
+                             ("alias", {"device": "device-0", "new_id": "u1"})]
+
+
+def test_unmarked_events_of_two_devices_are_paired_by_the_ids_marked_events_show() -> None:
+    """Aliases of two devices to one id, arriving batched per device, are not read as id changes."""
+    violations = replay(_BatchedPerDevice, _TWO_DEVICES_ALIAS_ONE_ID, profile="posthog")
+    assert violations == []
+
+
+def test_a_guessed_pairing_binds_no_ids_for_later_windows() -> None:
+    """When nothing tells two devices' aliases apart, the guess binds nothing a later window contradicts."""
+    steps = [("alias", {"device": "device-0", "new_id": "u2"}),
+             ("alias", {"device": "device-2", "new_id": "u2"}),
+             ("flush", {}),
+             ("alias", {"device": "device-2", "new_id": "u3"}),
+             ("reset", {"device": "device-2"}),
+             ("alias", {"device": "device-0", "new_id": "u2"})]
+    assert replay(_BatchedPerDevice, steps, profile="posthog") == []
+
+
+def test_a_shared_anonymous_id_is_caught_on_unmarked_events() -> None:
+    """Two devices sending one anonymous id break per-client even when only aliases show it."""
+    def adapter(collector: Collector) -> object:
+        return _BatchedPerDevice(collector, shared_anonymous_id=True)
+
+    found = {v.requirement for v in replay(adapter, _TWO_DEVICES_ALIAS_ONE_ID[:2], profile="posthog")}
+    assert "client.anonymous-id.per-client" in found

@@ -215,6 +215,30 @@ def test_reopen_on_the_same_key_resumes_identity(profile: Profile) -> None:
         client.anonymous_id, "u1", {"plan": "pro"})  # fmt: skip
 
 
+def test_posthog_device_id_is_the_first_anonymous_id_and_survives_reset() -> None:
+    """Under posthog a new device's $device_id is its first distinct id, and reset keeps it."""
+    sdk, client = open_one("posthog")
+    first = client.anonymous_id
+    client.track("Before")
+    client.reset()
+    client.track("After")
+    before, after = sdk.flush()
+    assert (before.device_id, before.distinct_id) == (first, first)
+    assert (after.device_id, after.distinct_id != first) == (first, True)
+
+
+def test_mixpanel_reset_draws_a_new_device_id_too() -> None:
+    """Under mixpanel the device id is an id of its own, and reset replaces it with the distinct id."""
+    sdk, client = open_one("mixpanel")
+    client.track("Before")
+    client.reset()
+    client.track("After")
+    before, after = sdk.flush()
+    assert before.device_id != before.distinct_id
+    assert after.device_id not in {before.device_id, None}
+    assert after.distinct_id != before.distinct_id
+
+
 def test_two_devices_get_different_anonymous_ids() -> None:
     """Two storage keys on one SDK get two different anonymous ids."""
     sdk = ReferenceSDK()

@@ -118,6 +118,8 @@ class BaseMachine(RuleBasedStateMachine):
         self.history_expected: list[Event] = []
         self.history_observed: list[tuple[int, Event]] = []
         self._arrival: dict[int, int] = {}
+        self.unsure: set[int] = set()
+        """Observed events (by ``id``) whose pairing with their call was a guess among equals."""
 
     # -- bookkeeping ---------------------------------------------------------------------
     def _record(self, rule_name: str, **args: Any) -> int:
@@ -129,7 +131,13 @@ class BaseMachine(RuleBasedStateMachine):
             for name, value in args.items()
         }})  # fmt: skip
         self.h.count_rule(rule_name)
+        self.h.state_coverage[self.machine_name][self.state_of(rule_name, args)] += 1
         return self.seq
+
+    def state_of(self, rule_name: str, args: dict[str, Any]) -> str:
+        """The identity state a step starts from and what it does there (state coverage)."""
+        del args
+        return rule_name
 
     def _note(self, rule_name: str, made_by: str, **args: Any) -> int:
         """A trace entry for a call a step or teardown makes itself (replay re-creates it).
@@ -238,22 +246,41 @@ class BaseMachine(RuleBasedStateMachine):
                 unmarked.setdefault(event.kind, []).append(event)
             else:
                 by_step.setdefault((number, event.kind), []).append(event)
-        pairs = []
-        for seq, event in expected:
+        # Marked events pair for certain, and the model ids they show tell whose the
+        # unmarked ones are: first what the calls before showed, then the whole window.
+        window, before = _Sightings(self), _Sightings(self)
+        paired: dict[int, list[Event]] = {}
+        for index, (_, event) in enumerate(expected):
             number = step_number(event)
             if number is not None:
-                copies = by_step.pop((number, event.kind), [])
-            else:
+                paired[index] = copies = by_step.pop((number, event.kind), [])
+                if copies:
+                    window.record(event, copies[0])
+        for index, (_, event) in enumerate(expected):
+            copies = paired.get(index, [])
+            if index not in paired:
                 pool = unmarked.get(event.kind, [])
                 # Unmarked events (an alias) of several clients can arrive in any order:
-                # take the one sharing most ids with the call, the earliest of equals.
-                best = max(range(len(pool)), key=lambda i: (self._likeness(event, pool[i]), -i), default=None)
-                copies = [pool.pop(best)] if best is not None else []
+                # take the most like the call, the earliest of equals.
+                scores = [(_given_ids(event, e), before.likeness(event, e), window.likeness(event, e))
+                          for e in pool]  # fmt: skip
+                best = max(range(len(pool)), key=lambda i: (scores[i], -i), default=None)
+                if best is not None:
+                    equals = [e for i, e in enumerate(pool) if i != best and scores[i] == scores[best]]
+                    if window.ambiguous(event, pool[best], equals):
+                        # Another client's event fits as well and differs only in ids no
+                        # event has shown: which is whose is unknowable, so neither binds.
+                        self.unsure.update(id(e) for e in (pool[best], *equals))
+                paired[index] = copies = [pool.pop(best)] if best is not None else []
                 message_id = copies[0].message_id if copies else None
                 if message_id is not None:  # resent copies of the same message: the same call
                     copies += [e for e in pool if e.message_id == message_id]
                     pool[:] = [e for e in pool if e.message_id != message_id]
-            pairs.append((seq, event, copies))
+                if copies and id(copies[0]) not in self.unsure:
+                    window.record(event, copies[0])
+            if copies and id(copies[0]) not in self.unsure:
+                before.record(event, copies[0])
+        pairs = [(seq, event, paired[index]) for index, (seq, event) in enumerate(expected)]
         leftovers = [e for copies in by_step.values() for e in copies]
         leftovers += [e for pool in unmarked.values() for e in pool]
         return pairs, leftovers
@@ -262,14 +289,13 @@ class BaseMachine(RuleBasedStateMachine):
         """The id the SDK uses for a model id (an anonymous id the model made up); itself if none."""
         return model_id
 
-    def _likeness(self, want: Event, got: Event) -> int:
-        """How many of the call's ids an arrived event repeats (to pair unmarked events)."""
-        score = 0
-        for name in _ID_FIELDS:
-            given, arrived = getattr(want, name), getattr(got, name)
-            if given is not None and arrived is not None and arrived in {given, self.observed_id(given)}:
-                score += 1
-        return score
+    def model_id_of(self, observed: str) -> str | None:  # noqa: ARG002  (a hook)
+        """The model id an observed id was bound to in earlier windows; None if none."""
+        return None
+
+    def is_model_id(self, value: str) -> bool:  # noqa: ARG002  (a hook)
+        """Whether ``value`` is an id the model made up (the SDK makes up its own)."""
+        return False
 
     def _check_window(self, expected: list[tuple[int, Event]], observed: list[Event], *,
                       fault: bool) -> None:  # fmt: skip
@@ -365,3 +391,66 @@ class BaseMachine(RuleBasedStateMachine):
 
 
 _ID_FIELDS = ("user_id", "previous_id", "anonymous_id", "device_id", "distinct_id", "group_id")
+
+
+def _given_ids(want: Event, got: Event) -> int:
+    """How many of the call's ids an arrived event repeats as given."""
+    return sum(1 for name in _ID_FIELDS
+               if (given := getattr(want, name)) is not None and getattr(got, name) == given)  # fmt: skip
+
+
+class _Sightings:
+    """Which wire id each model-made id (anonymous, device) showed, while matching one window.
+
+    An unmarked event repeats of its call only the ids the caller gave; the model's made-up
+    ids bind to the SDK's when the checks run, after matching. So the pairs already matched
+    stand in for those bindings: an event whose ids another client's events showed is that
+    client's. Only model ids are recorded, and never an empty one: an SDK's wrong user id,
+    or an id it emptied, tells nothing of whose an event is.
+    """
+
+    def __init__(self, machine: BaseMachine) -> None:
+        self._machine = machine
+        self._to_wire: dict[str, str] = {}
+        self._to_model: dict[str, str] = {}
+
+    def _wire(self, model_id: str) -> str | None:
+        bound = self._machine.observed_id(model_id)
+        return bound if bound != model_id else self._to_wire.get(model_id)
+
+    def _model(self, wire_id: str) -> str | None:
+        return self._machine.model_id_of(wire_id) or self._to_model.get(wire_id)
+
+    def likeness(self, want: Event, got: Event) -> int:
+        """+1 per model id the event shows as seen, -1 per id contradicting a sighting."""
+        score = 0
+        for name in _ID_FIELDS:
+            given, arrived = getattr(want, name), getattr(got, name)
+            if not given or not arrived or arrived == given:  # '' names no one either
+                continue
+            wire, owner = self._wire(given), self._model(arrived)
+            if arrived == wire:
+                score += 1
+            elif wire is not None or (owner is not None and owner != given):
+                score -= 1
+        return score
+
+    def ambiguous(self, want: Event, chosen: Event, equals: list[Event]) -> bool:
+        """Whether an equally like event differs from the chosen one only in model ids not yet seen."""
+        for other in equals:
+            differing = [name for name in _ID_FIELDS if getattr(other, name) != getattr(chosen, name)]
+            if differing and all(
+                (given := getattr(want, name)) is not None
+                and self._machine.is_model_id(given) and self._wire(given) is None
+                for name in differing
+            ):
+                return True
+        return False
+
+    def record(self, want: Event, got: Event) -> None:
+        """Note the model ids a matched event showed on the wire."""
+        for name in _ID_FIELDS:
+            given, arrived = getattr(want, name), getattr(got, name)
+            if (given and arrived and self._machine.is_model_id(given)
+                    and self._wire(given) is None and self._model(arrived) is None):
+                self._to_wire[given], self._to_model[arrived] = arrived, given
