@@ -47,6 +47,8 @@ def test_run_reference_exits_0_and_writes_a_valid_report(tmp_path: Path,
     jsonschema.validate(report, SCHEMA)
     assert (tmp_path / "summary.md").read_text().startswith("# Identity conformance")
     assert "exit code 0" in capsys.readouterr().out
+    assert report["state_coverage"]["client"]["anonymous: identify"] > 0
+    assert "| client | anonymous: identify |" in (tmp_path / "summary.md").read_text()
 
 
 def test_failure_trace_replays_to_the_same_violation(tmp_path: Path,

@@ -224,3 +224,15 @@ def test_reproducers_are_minimal_and_replay_to_the_same_violation() -> None:
     mine = [v for v in again if v.requirement == "client.reset.forgets-user"]
     assert [(v.message, v.step) for v in mine] == [(v.message, v.step) for v in found.violations]
     assert "closing probe event of device-0" in found.violations[0].message
+
+
+def test_state_coverage_names_each_identity_state_and_step_reached() -> None:
+    """A run reports, per machine, the identity states reached and what each step did there."""
+    result = run(load_adapter("reference", "segment"), profile="segment")
+    client, server = result.state_coverage["client"], result.state_coverage["server"]
+    for key in ("new device: track", "anonymous: identify", "identified: reset",
+                "identified: identify another user", "anonymous after reset: track"):
+        assert client.get(key, 0) > 0, key
+    assert server.get("after an identify: track with user id and anonymous id", 0) > 0
+    assert server.get("no identify yet: track_without_ids with no id", 0) > 0
+    assert all(n > 0 for counts in result.state_coverage.values() for n in counts.values())

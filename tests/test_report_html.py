@@ -119,3 +119,20 @@ def test_the_page_renders_in_headless_chromium(tmp_path: Path) -> None:
     subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", "--window-size=1280,900", page.as_uri()],
                    capture_output=True, timeout=120, check=True)  # fmt: skip
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_state_coverage_is_a_table_per_machine_with_never_reached_pairs_marked() -> None:
+    """Each machine's state and step pairs are rows, one column per run; a pair a run never reached shows a dash."""
+    reached, other = failing_report("acme"), failing_report("zeta")
+    reached["state_coverage"] = {"client": {"anonymous: identify": 7, "identified: reset": 2}}
+    other["state_coverage"] = {"client": {"anonymous: identify": 3}}
+    page = render_html([reached, other])
+    text = " ".join(parse(page).text)
+    assert "State coverage" in text
+    assert "<b>client</b> machine: 2 state and step pairs" in page
+    assert '<tr><td>identified: reset</td><td class="n">2</td><td class="n none">&ndash;</td></tr>' in page
+
+
+def test_reports_without_state_coverage_show_no_coverage_section() -> None:
+    """Reports older than the state_coverage field render as before."""
+    assert "State coverage" not in render_html([failing_report()])

@@ -104,6 +104,8 @@ class RunFinished:
     rule_counts: dict[str, int]
     warnings: tuple[str, ...] = ()
     """Headline warnings (for example: most requirements were skipped by declaration)."""
+    state_coverage: dict[str, dict[str, int]] = attrs.Factory(dict)
+    """Per machine, how often each identity state and step from it was reached."""
 
 
 Event = RunStarted | ProgressReported | ViolationFound | AdapterErrored | MachineFinished | RunFinished

@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -145,6 +145,8 @@ class Harness:
     rule_counts: Counter[str] = attrs.Factory(Counter)
     checks: Counter[str] = attrs.Factory(Counter)
     """How many times each requirement was actually evaluated."""
+    state_coverage: defaultdict[str, Counter[str]] = attrs.Factory(lambda: defaultdict(Counter))
+    """Per machine, how often each identity state and step from it was reached."""
     found: dict[tuple[str, str], Violation] = attrs.Factory(dict)
     last_failing_trace: list[dict[str, Any]] | None = None
     last_failing_machine: str | None = None

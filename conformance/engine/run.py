@@ -205,6 +205,8 @@ def _run(
         provenance=_provenance(adapter, profile.name, run_settings),
         rule_counts=dict(harness.rule_counts),
         warnings=warnings_for(results, require_all=require_all),
+        state_coverage={machine: dict(sorted(counts.items()))
+                        for machine, counts in sorted(harness.state_coverage.items())},  # fmt: skip
     )
     emit(finished)
     return finished

@@ -31,6 +31,15 @@ class ServerChecks(BaseMachine):
     def _ids(self, user_id: str | None, anonymous_id: str | None) -> dict[str, str | None]:
         return {"user_id": user_id, "anonymous_id": anonymous_id}
 
+    def state_of(self, rule_name: str, args: dict[str, Any]) -> str:
+        """Whether an identify came before, the step, and which ids it gives (state coverage)."""
+        if "user_id" not in args:
+            return rule_name
+        given = [name for name, key in (("user id", "user_id"), ("anonymous id", "anonymous_id")) if args.get(key)]
+        ids = " and ".join(given) if given else "no id"
+        state = "after an identify" if self.first_identify < EXAMPLE_STRIDE else "no identify yet"
+        return f"{state}: {rule_name} with {ids}"
+
     def compare(self, seq: int, want: Event, got: Event) -> None:
         """Ids exactly as given; payload exactly as at the call."""
         self._check("server.ids.exactly-as-given")

@@ -30,7 +30,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1b1b1b}
 table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left}
 th{background:#f3f3f3;position:sticky;top:0}td.v{text-align:center;white-space:nowrap}
 .pass{background:#e6f4ea}.fail,.error,.xpass{background:#fce8e6;font-weight:600}
-.xfail{background:#fef7e0}.skip{color:#777}a{color:inherit}
+.xfail{background:#fef7e0}.skip,.none{color:#777}a{color:inherit}td.n{text-align:right}
 details{margin:.6em 0;border:1px solid #ddd;padding:.4em .8em}summary{cursor:pointer}
 pre{background:#f7f7f7;padding:.6em;overflow-x:auto;white-space:pre-wrap}code{font-size:13px}
 """
@@ -93,6 +93,7 @@ def render_html(reports: Sequence[dict[str, Any]], *, title: str = "Conformance 
         f"<table><thead><tr><th>requirement</th><th>level</th>{header}</tr></thead>",
         "<tbody>", *rows, "</tbody></table>",
         "<h2>Failures</h2>", *(details or ["<p>None.</p>"]),
+        *_coverage(heads, reports),
         "<h2>Runs</h2>", "<ul>", *settings, "</ul>", "</body></html>", "",
     ])  # fmt: skip
 
@@ -111,3 +112,26 @@ def _detail(column: int, head: str, report: dict[str, Any], result: dict[str, An
                      f"<pre><code>{_e(result['reproducer'])}</code></pre>")  # fmt: skip
     parts.append("</details>")
     return "\n".join(parts)
+
+
+def _coverage(heads: list[str], reports: Sequence[dict[str, Any]]) -> list[str]:
+    """The state coverage table: per machine, each identity state and step, times per run."""
+    coverage = [r.get("state_coverage") or {} for r in reports]
+    if not any(coverage):
+        return []
+    parts = ["<h2>State coverage</h2>",
+             "<p>Which identity states each run reached, what it did from each, and how often "
+             "(&ndash;: never, so no requirement was checked there).</p>"]  # fmt: skip
+    for machine in sorted({m for c in coverage for m in c}):
+        keys = sorted({k for c in coverage for k in c.get(machine, {})})
+        rows = []
+        for key in keys:
+            cells = []
+            for c in coverage:
+                n = c.get(machine, {}).get(key, 0)
+                cells.append(f'<td class="n{"" if n else " none"}">{n or "&ndash;"}</td>')
+            rows.append(f"<tr><td>{_e(key)}</td>{''.join(cells)}</tr>")
+        parts += [f"<details><summary><b>{_e(machine)}</b> machine: {len(keys)} state and step pairs</summary>",
+                  f"<table><thead><tr><th>state: step</th>{''.join(f'<th>{_e(h)}</th>' for h in heads)}</tr></thead>",
+                  "<tbody>", *rows, "</tbody></table></details>"]  # fmt: skip
+    return parts

@@ -64,6 +64,7 @@ def report_to_json(finished: RunFinished) -> dict[str, Any]:
         "summary": counts,
         "warnings": list(finished.warnings),
         "rule_counts": finished.rule_counts,
+        "state_coverage": finished.state_coverage,
         "requirements": [result_to_json(r) for r in finished.results],
     }
 
@@ -188,7 +189,20 @@ def markdown_summary(finished: RunFinished) -> str:
     for r in finished.results:
         if r.reproducer and r.verdict is not Verdict.PASS:
             lines += ["", f"## {r.requirement}", "", "```python", r.reproducer.rstrip(), "```"]
+    lines += state_coverage_lines(finished.state_coverage)
     return "\n".join(lines) + "\n"
+
+
+def state_coverage_lines(coverage: dict[str, dict[str, int]]) -> list[str]:
+    """The state coverage as Markdown: per machine, each state and step from it, and how often."""
+    if not coverage:
+        return []
+    lines = ["", "## State coverage", "",
+             "Which identity states each machine reached, what it did from each, and how often.",
+             "", "| machine | state: step | times |", "|---|---|---|"]  # fmt: skip
+    for machine, counts in coverage.items():
+        lines += [f"| {machine} | {key.replace('|', chr(92) + '|')} | {n} |" for key, n in counts.items()]
+    return lines
 
 
 @attrs.define
