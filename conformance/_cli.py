@@ -87,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-shrink", action="store_true",
                      help="skip Hypothesis's shrinking (for slow adapters: child processes, "
                      "browsers); the bounded minimizer still trims each reproducer")  # fmt: skip
+    run.add_argument("--example-db", default=None, metavar="DIR",
+                     help="Hypothesis example database directory to share between runs and CI "
+                     "jobs (cache it as an artifact): failures found before are replayed first; "
+                     "the run is then seeded (--seed, default 0)")  # fmt: skip
     run.add_argument("--fail-fast", action="store_true",
                      help="stop once a MUST requirement fails, i.e. once exit code 1 is certain "
                      "(quicker; rules not reached yet show ERROR)")  # fmt: skip
@@ -199,6 +203,7 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         step_timeout=args.step_timeout if args.step_timeout is not None else defaults.step_timeout,
         shrink=not args.no_shrink,
+        example_db=args.example_db,
     )
     expected = load_expected_failures(args.expected_failures) if args.expected_failures else ()
     if args.profile is not None:

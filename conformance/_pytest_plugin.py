@@ -24,6 +24,7 @@ ADAPTER_OPTION = "--conformance-adapter"
 PROFILE_OPTION = "--conformance-profile"
 EXPECTED_OPTION = "--conformance-expected-failures"
 MAX_EXAMPLES_OPTION = "--conformance-max-examples"
+EXAMPLE_DB_OPTION = "--conformance-example-db"
 FAIL_FAST_OPTION = "--conformance-fail-fast"
 REQUIRE_ALL_OPTION = "--conformance-require-all"
 ITEM_PREFIX = "test_conformance"
@@ -37,6 +38,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(PROFILE_OPTION, default=None, help="profile to check against")
     group.addoption(EXPECTED_OPTION, default=None, help="TOML file of expected failures")
     group.addoption(MAX_EXAMPLES_OPTION, type=int, default=None, help="examples per machine")
+    group.addoption(EXAMPLE_DB_OPTION, default=None, metavar="DIR",
+                    help="Hypothesis example database directory shared between runs and CI jobs "
+                    "(failures found before are replayed first; the run is then seeded)")  # fmt: skip
     group.addoption(FAIL_FAST_OPTION, action="store_true", help="stop at the first MUST failure")
     group.addoption(REQUIRE_ALL_OPTION, action="store_true",
                     help="fail when a MUST requirement is skipped (missing capability or profile)")  # fmt: skip
@@ -71,11 +75,15 @@ def _run_once(config: pytest.Config) -> Any:
     profile = config.getoption(PROFILE_OPTION)
     expected_path = config.getoption(EXPECTED_OPTION)
     max_examples = config.getoption(MAX_EXAMPLES_OPTION)
+    example_db = config.getoption(EXAMPLE_DB_OPTION)
+    chosen = {"max_examples": max_examples} if max_examples else {}
+    if example_db:
+        chosen["example_db"] = example_db
     must = frozenset(r.id for r in REQUIREMENTS if r.level is Level.MUST)
     try:
         result: Any = run(
             load_adapter(config.getoption(ADAPTER_OPTION), profile), profile=profile,
-            run_settings=RunSettings(max_examples=max_examples) if max_examples else None,
+            run_settings=RunSettings(**chosen) if chosen else None,
             expected_failures=load_expected_failures(expected_path) if expected_path else (),
             stop_on=must if config.getoption(FAIL_FAST_OPTION) else frozenset(),
             require_all=config.getoption(REQUIRE_ALL_OPTION),

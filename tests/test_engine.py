@@ -236,3 +236,23 @@ def test_state_coverage_names_each_identity_state_and_step_reached() -> None:
     assert server.get("after an identify: track with user id and anonymous id", 0) > 0
     assert server.get("no identify yet: track_without_ids with no id", 0) > 0
     assert all(n > 0 for counts in result.state_coverage.values() for n in counts.values())
+
+
+def test_an_example_database_keeps_failures_for_the_next_run(tmp_path: Any) -> None:
+    """With example_db the run is seeded, saves its failing examples, and a rerun gives the same verdicts."""
+    settings = RunSettings(max_examples=30, step_count=15, example_db=str(tmp_path / "db"))
+    first = run(load_adapter("mutant-reset-keeps-user"), run_settings=settings)
+    assert any((tmp_path / "db").rglob("*")), "nothing was saved"
+    again = run(load_adapter("mutant-reset-keeps-user"), run_settings=settings)
+    assert _verdicts(again) == _verdicts(first)
+    assert _verdicts(first)["client.reset.forgets-user"] is Verdict.FAIL
+    assert first.provenance["settings"]["example_db"] == str(tmp_path / "db")
+
+
+def test_an_example_database_that_is_a_file_is_refused(tmp_path: Any) -> None:
+    """example_db naming a file (or not a str) raises, naming the value and what to pass."""
+    afile = tmp_path / "db"
+    afile.write_text("")
+    for bad in (str(afile), "", 3):
+        with pytest.raises(InvalidInputError, match="example_db must name a directory"):
+            RunSettings(example_db=bad)  # type: ignore[arg-type]

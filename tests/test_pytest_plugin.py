@@ -60,3 +60,12 @@ def test_loading_the_plugin_imports_neither_hypothesis_nor_the_machines() -> Non
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_example_db_option_saves_the_failing_examples_there(pytester: pytest.Pytester) -> None:
+    """`--conformance-example-db DIR` keeps a mutant's failing examples in DIR for the next run or job."""
+    database = pytester.path / "shared-db"
+    result = pytester.runpytest("--conformance-adapter", "mutant-reset-keeps-user",
+                                "--conformance-example-db", str(database), "-k", "reset")
+    assert result.ret == 1
+    assert any(database.rglob("*"))

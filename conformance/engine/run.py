@@ -276,7 +276,7 @@ def _run_machine(
         harness.first_failing_trace = None
         harness.last_adapter_error = ""
         try:
-            run_machine(machine, run_settings.hypothesis_settings(), run_settings.seed)
+            run_machine(machine, run_settings.hypothesis_settings(), run_settings.machine_seed)
         except ConformanceFailure as failure:
             new = {v.requirement for v in failure.violations} - found
             if not new:

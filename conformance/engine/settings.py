@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import attrs
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from conformance._errors import InvalidInputError, describe
 
@@ -29,6 +31,10 @@ class RunSettings:
     shrink: bool = True
     """Let Hypothesis shrink a failing example. Off for slow adapters (a child process, a
     browser), where shrinking costs minutes; the bounded minimizer still trims reproducers."""
+    example_db: str | None = None
+    """A directory for Hypothesis's example database, shared between runs and CI jobs: a
+    failure found once is replayed first wherever the directory goes. Hypothesis keeps no
+    database for derandomized runs, so with one the run is seeded (``seed``, default 0)."""
 
     def __attrs_post_init__(self) -> None:
         for name in ("max_examples", "step_count"):
@@ -48,18 +54,29 @@ class RunSettings:
         if type(self.shrink) is not bool:
             msg = f"shrink must be True or False (got {describe(self.shrink)})."
             raise InvalidInputError(msg)
+        if self.example_db is not None and (type(self.example_db) is not str or not self.example_db
+                                            or Path(self.example_db).is_file()):
+            msg = (f"example_db must name a directory (got {describe(self.example_db)}). Pass e.g. "
+                   "example_db='.hypothesis/conformance'; it is created if missing.")  # fmt: skip
+            raise InvalidInputError(msg)
         if self.seed is not None and type(self.seed) is not int:
             msg = f"seed must be an int or None (got {describe(self.seed)}). Pass e.g. seed=1234."
             raise InvalidInputError(msg)
 
+    @property
+    def machine_seed(self) -> int | None:
+        """The seed each machine runs with: ``seed``, or 0 with an example database, else None."""
+        return 0 if self.seed is None and self.example_db is not None else self.seed
+
     def hypothesis_settings(self) -> settings:
-        """Derandomized unless a seed is given, so CI verdicts are the same every time."""
+        """Derandomized unless a seed or an example database is given, so CI verdicts are the same every time."""
+        seeded = self.machine_seed is not None
         return settings(
             max_examples=self.max_examples,
             stateful_step_count=self.step_count,
             deadline=None,
-            derandomize=self.seed is None,
-            database=None,
+            derandomize=not seeded,
+            database=DirectoryBasedExampleDatabase(self.example_db) if self.example_db else None,
             print_blob=False,
             report_multiple_bugs=False,
             suppress_health_check=list(HealthCheck),

@@ -78,6 +78,10 @@ def run_machine(
     def new_machine() -> RuleBasedStateMachine:
         return machine()
 
+    # The example database keys examples by a digest of the factory: name the machine in it,
+    # or every machine would share one key (Hypothesis's hook for parametrized tests).
+    new_machine._hypothesis_internal_add_digest = (  # type: ignore[attr-defined]  # noqa: SLF001
+        f"{machine.__module__}.{machine.__qualname__}".encode())
     factory: Callable[[], RuleBasedStateMachine] = new_machine
     if seed is not None:
         factory = hypothesis.seed(seed)(factory)
