@@ -191,7 +191,7 @@ def _run(args: argparse.Namespace) -> int:
     from conformance.engine.run import run  # noqa: PLC0415
     from conformance.engine.settings import RunSettings  # noqa: PLC0415
     from conformance.report.junit import JUnitWriter  # noqa: PLC0415
-    from conformance.report.writers import ConsoleWriter, ReportDirWriter  # noqa: PLC0415
+    from conformance.report.writers import ReportDirWriter, console_writer  # noqa: PLC0415
     from simulator import get_profile  # noqa: PLC0415
 
     # Everything the user gave is checked before the run starts, so nothing is half-written.
@@ -215,7 +215,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.validate:  # read by the cmd: adapter factory (conformance.adapters.jsonl)
         os.environ["CONFORMANCE_JSONL_VALIDATE"] = "1"
     factory = load_adapter(args.adapter, args.profile)
-    writers: list[Handler] = [ConsoleWriter(sys.stdout)]
+    writers: list[Handler] = [console_writer(sys.stdout)]
     if args.report_dir is not None:
         writers.append(ReportDirWriter(args.report_dir))
     if args.junit is not None:

@@ -25,6 +25,7 @@ from conformance.engine.events import (
     Verdict,
     ViolationFound,
 )
+from conformance.report.live import LiveLine, live_wanted
 
 REPORT_FORMAT = "identity-conformance-report/1"
 
@@ -207,10 +208,16 @@ def state_coverage_lines(coverage: dict[str, dict[str, int]]) -> list[str]:
 
 @attrs.define
 class ConsoleWriter:
-    """Progress and a verdict table on a text stream (the CLI's output)."""
+    """Progress and a verdict table on a text stream (the CLI's output).
+
+    With ``live`` the progress is one redrawn line (:mod:`conformance.report.live`) instead
+    of a plain line every 500 steps; :func:`console_writer` turns it on for a terminal.
+    """
 
     stream: IO[str]
     verbose: bool = False
+    live: bool = False
+    _line: LiveLine | None = None
 
     def start(self) -> None:
         """Nothing to prepare."""
@@ -222,15 +229,35 @@ class ConsoleWriter:
             settings = ", ".join(f"{k}={v}" for k, v in event.settings.items())
             print(f"identity-conformance: adapter {event.info.name!r} ({event.info.sdk_name} "
                   f"{event.info.sdk_version}), profile {event.profile!r}, {settings}", file=out, flush=True)
+            if self.live:
+                self._line = LiveLine(self.stream)
+                self._line.start()
         elif isinstance(event, ProgressReported):
-            print(f"  ... {event.machine}: {event.steps} steps, {event.examples} examples", file=out, flush=True)
+            if self._line is not None:
+                self._line.progress(event.machine, event.steps, event.examples)
+            else:
+                print(f"  ... {event.machine}: {event.steps} steps, {event.examples} examples", file=out, flush=True)
         elif isinstance(event, ViolationFound):
             found = sorted({v.requirement for v in event.violations})
-            print(f"  found in the {event.machine} machine: {', '.join(found)}", file=out, flush=True)
+            self._say(f"  found in the {event.machine} machine: {', '.join(found)}")
+            if self._line is not None:
+                self._line.found(set(found))
         elif isinstance(event, AdapterErrored):
-            print(f"  ERROR in the {event.machine} machine: {event.message}", file=out, flush=True)
+            self._say(f"  ERROR in the {event.machine} machine: {event.message}")
         elif isinstance(event, RunFinished):
+            self._stop_line()
             self._table(event)
+
+    def _say(self, text: str) -> None:
+        if self._line is not None:
+            self._line.print(text)
+        else:
+            print(text, file=_SafeStream(self.stream), flush=True)
+
+    def _stop_line(self) -> None:
+        if self._line is not None:
+            self._line.stop()
+            self._line = None
 
     def _table(self, event: RunFinished) -> None:
         out = _SafeStream(self.stream)
@@ -257,8 +284,14 @@ class ConsoleWriter:
         out.flush()
 
     def shutdown(self) -> None:
-        """Flush the stream."""
+        """Remove a live line the run left (it ended without a verdict); flush the stream."""
+        self._stop_line()
         self.stream.flush()
+
+
+def console_writer(stream: IO[str]) -> ConsoleWriter:
+    """The console output for ``stream``: a live progress line on a terminal, plain lines elsewhere."""
+    return ConsoleWriter(stream, live=live_wanted(stream))
 
 
 @attrs.define
