@@ -117,7 +117,7 @@ def test_install_is_skipped_when_node_modules_matches_the_lockfile(
 @pytest.mark.parametrize("sdk", SDKS)
 def test_every_browser_reproducer_is_a_replay_call_chromium_can_run(sdk: str) -> None:
     """Each expected failure's reproducer parses as replay(adapter=..., machine=..., steps=[...]) over the bridge."""
-    from conformance.adapters.confirm import parse_reproducer
+    from conformance.engine.expected import parse_reproducer
 
     for entry in load_expected_failures(ROOT / "expected-failures" / f"js-{sdk}.toml"):
         args = parse_reproducer(entry.reproducer, entry.requirement)
@@ -130,7 +130,7 @@ def test_every_browser_reproducer_is_a_replay_call_chromium_can_run(sdk: str) ->
 def test_a_reproducer_that_is_not_a_literal_replay_call_is_refused(text: str) -> None:
     """Only a replay(...) call with literal arguments is read; anything else names the entry."""
     from conformance._errors import InvalidInputError
-    from conformance.adapters.confirm import parse_reproducer
+    from conformance.engine.expected import parse_reproducer
 
     with pytest.raises(InvalidInputError, match="js-x.toml: e: the reproducer is not a replay"):
         parse_reproducer(text, "js-x.toml: e")

@@ -256,3 +256,28 @@ def test_an_example_database_that_is_a_file_is_refused(tmp_path: Any) -> None:
     for bad in (str(afile), "", 3):
         with pytest.raises(InvalidInputError, match="example_db must name a directory"):
             RunSettings(example_db=bad)  # type: ignore[arg-type]
+
+
+_KEPT_USER = ("replay(adapter='mutant-reset-keeps-user', machine='client', steps=["
+              "('identify', {'device': 'device-0', 'user_id': 'u1', 'traits': {}}), "
+              "('reset', {'device': 'device-0'})])")
+
+
+def test_a_declared_failure_the_examples_miss_is_shown_by_replaying_its_reproducer() -> None:
+    """A known deviation the drawn examples did not reach is replayed from its reproducer: XFAIL, saying so."""
+    entry = ExpectedFailure(requirement="client.reset.forgets-user", reason="reset keeps the user",
+                            reproducer=_KEPT_USER)  # fmt: skip
+    tiny = RunSettings(max_examples=1, step_count=1)
+    result = run(load_adapter("mutant-reset-keeps-user"), run_settings=tiny, expected_failures=[entry])
+    [kept] = [r for r in result.results if r.requirement == entry.requirement]
+    assert kept.verdict is Verdict.XFAIL
+    assert "shown by replaying its reproducer" in kept.reason
+
+
+def test_a_reproducer_that_shows_nothing_leaves_the_declaration_stale() -> None:
+    """Replaying a declared reproducer on an SDK without the deviation shows nothing: still XPASS."""
+    entry = ExpectedFailure(requirement="client.reset.forgets-user", reason="reset keeps the user",
+                            reproducer=_KEPT_USER)  # fmt: skip
+    result = run(load_adapter("reference"), expected_failures=[entry])
+    [kept] = [r for r in result.results if r.requirement == entry.requirement]
+    assert kept.verdict is Verdict.XPASS

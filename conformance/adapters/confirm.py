@@ -13,31 +13,16 @@ check when a run misses it or, said not to reproduce, shows it this time: the no
 
 from __future__ import annotations
 
-import ast
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from conformance._errors import InvalidInputError
-from conformance.engine.expected import ExpectedFailure, load_expected_failures
+from conformance.engine.expected import ExpectedFailure, load_expected_failures, parse_reproducer
 
 REPLAYS = 3
 """Replays of a deviation before Chromium is said not to show it."""
-
-
-def parse_reproducer(text: str, where: str) -> dict[str, Any]:
-    """The keyword arguments of a ``replay(...)`` reproducer string; raise naming ``where``."""
-    try:
-        call = ast.parse(text.strip(), mode="eval").body
-        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "replay"):
-            msg = "not a replay(...) call"
-            raise ValueError(msg)  # noqa: TRY301  (one message for every shape)
-        return {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords if kw.arg}
-    except (SyntaxError, ValueError) as exc:
-        msg = f"{where}: the reproducer is not a replay(adapter=..., machine=..., steps=[...]) call ({exc})"
-        raise InvalidInputError(msg) from exc
 
 
 def _shows(adapter: str, entry: ExpectedFailure, args: dict[str, Any]) -> bool:

@@ -24,10 +24,12 @@ turns a FAIL into XFAIL, never an ERROR into anything else.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -145,3 +147,15 @@ def _entry(entry: object, i: int, where: str) -> ExpectedFailure:
     return ExpectedFailure(requirement, reason, entry.get("reproducer", ""), entry.get("url", ""),
                            match, intermittent, chromium)  # fmt: skip
 
+
+def parse_reproducer(text: str, where: str) -> dict[str, Any]:
+    """The keyword arguments of a ``replay(...)`` reproducer string; raise naming ``where``."""
+    try:
+        call = ast.parse(text.strip(), mode="eval").body
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "replay"):
+            msg = "not a replay(...) call"
+            raise ValueError(msg)  # noqa: TRY301  (one message for every shape)
+        return {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords if kw.arg}
+    except (SyntaxError, ValueError) as exc:
+        msg = f"{where}: the reproducer is not a replay(adapter=..., machine=..., steps=[...]) call ({exc})"
+        raise InvalidInputError(msg) from exc

@@ -33,10 +33,10 @@ def minimize(
     trace: dict[str, Any],
     requirements: Collection[str],
 ) -> tuple[dict[str, Any], list[Violation]] | None:
-    """A shorter trace that still breaks one of ``requirements``, with its violations.
+    """A shorter trace (or the trace itself) still breaking one of ``requirements``, and its violations.
 
-    ``None`` when the trace does not reproduce on a fresh adapter (state carried across
-    examples inside a long-lived SDK), when it is too long, or when nothing could go.
+    The violations are those a fresh adapter shows for it. ``None`` when the trace does not reproduce on a fresh adapter (state carried across
+    examples inside a long-lived SDK) or when it is too long.
     Removal is tried in chunks (halves, quarters, ... single steps), so a finding that
     needs a few steps of a long trace costs a logarithmic number of replays; all of them
     run on one adapter, started once, each as a new example.
@@ -56,10 +56,10 @@ def minimize(
     finally:
         with contextlib.suppress(Exception):  # the finding stands whatever shutdown does
             session.close()
-    if shorter is None:
-        return None
-    # The violations reported are those of a replay on a fresh adapter, which is what
-    # the user's replay of the reproducer gives (generated ids included).
+    # Nothing could go (or the session did not show it): the trace as it is, if a fresh
+    # adapter shows it. The violations reported are those of a replay on a fresh adapter,
+    # which is what the user's replay of the reproducer gives (generated ids included).
+    shorter = shorter or dict(trace)
     again = _fresh_replay(factory, shorter)
     return (shorter, again) if again is not None and any(v.requirement in wanted for v in again) else None
 

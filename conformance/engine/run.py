@@ -17,6 +17,7 @@ from conformance._errors import (
     AdapterAbortedError,
     AdapterFailedError,
     InvalidAdapterError,
+    InvalidInputError,
     RunInterruptedError,
     describe,
 )
@@ -32,7 +33,7 @@ from conformance.engine.events import (
     RunStarted,
     ViolationFound,
 )
-from conformance.engine.expected import ExpectedFailure
+from conformance.engine.expected import ExpectedFailure, parse_reproducer
 from conformance.engine.harness import Harness, call_with_timeout
 from conformance.engine.minimize import minimize
 from conformance.engine.settings import RunSettings
@@ -194,7 +195,9 @@ def _run(
             collector.close()  # the HTTP front end an adapter asked for with url_for()
     if adapter_shutdown_error:
         errors["shutdown"] = adapter_shutdown_error
-    results = decide(harness, findings, evidence, errors, expected_failures, covers=covers)
+    replayed = _replay_unreached(factory, profile.name, expected_failures, harness, errors)
+    results = decide(harness, findings, evidence, errors, expected_failures, covers=covers,
+                     replayed=replayed)  # fmt: skip
     code = exit_code(results, require_all=require_all)
     finished = RunFinished(
         info=adapter.info,
@@ -210,6 +213,45 @@ def _run(
     )
     emit(finished)
     return finished
+
+
+def _replay_unreached(factory: AdapterFactory, profile: str, expected_failures: Sequence[ExpectedFailure],
+                      harness: Harness, errors: dict[str, str]) -> frozenset[str]:  # fmt: skip
+    """Replay the reproducer of each declared deviation the run's examples did not reach.
+
+    A known failure is an explicit example (as Hypothesis's ``@example``): examples drawn
+    by another Hypothesis release, or after a fix elsewhere, may miss it, and then its own
+    reproducer decides, on a fresh adapter of this run's SDK. Only violations the entry
+    describes count; the requirements they showed are returned.
+    """
+    from conformance.engine.replay import ReplaySession  # noqa: PLC0415  (replay imports this module)
+
+    reached = {v.requirement for v in harness.found.values()}
+    todo = []
+    for entry in expected_failures:
+        if errors or entry.requirement in reached or not entry.reproducer.startswith("replay("):
+            continue
+        try:
+            todo.append((entry, parse_reproducer(entry.reproducer, entry.requirement)))
+        except InvalidInputError:
+            continue  # not replayable: the entry stays as the run left it
+    if not todo:
+        return frozenset()
+    shown: set[str] = set()
+    session = ReplaySession(factory, profile=profile)
+    try:
+        for entry, args in todo:
+            try:
+                violations = session.replay(args.get("steps", []), machine=args.get("machine", "client"))
+            except Exception:  # noqa: BLE001, S112  (a replay that cannot run shows nothing)
+                continue
+            for violation in violations:
+                if violation.requirement == entry.requirement and entry.describes(str(violation.message)):
+                    harness.found.setdefault(violation.dedup_key, violation)
+                    shown.add(entry.requirement)
+    finally:
+        session.close()
+    return frozenset(shown)
 
 
 def adapter_reference(factory: object, info: AdapterInfo) -> str:

@@ -20,11 +20,13 @@ def decide(
     errors: dict[str, str],
     expected_failures: Sequence[ExpectedFailure],
     covers: dict[str, frozenset[str]],
+    replayed: frozenset[str] = frozenset(),
 ) -> list[RequirementResult]:
     """One result per requirement: skip, fail, error, never exercised, pass, then expectations.
 
     ``errors`` is keyed by machine name (or a run-wide key); ``covers`` says which
     requirement scopes each machine checks, so any machine's error reaches its verdicts.
+    ``replayed`` names the declared failures that only their reproducer's replay showed.
     """
     expected = {x.requirement: x for x in expected_failures}
     seen: dict[str, list[Violation]] = {}
@@ -57,6 +59,9 @@ def decide(
             findings[requirement.id] = (other, *(v for v in findings[requirement.id] if v is not other))
         elif declared is not None and verdict is Verdict.FAIL:
             verdict, reason = Verdict.XFAIL, f"expected failure: {declared.reason}"
+            if requirement.id in replayed:
+                reason = ("expected failure, shown by replaying its reproducer (the run's examples "
+                          f"did not reach it): {declared.reason}")  # fmt: skip
             reproducer = reproducer or declared.reproducer or None
         elif declared is not None and verdict is Verdict.PASS and declared.intermittent:
             reason = f"declared intermittent ({declared.reason}); it did not happen in this run"

@@ -118,6 +118,7 @@ class BaseMachine(RuleBasedStateMachine):
         self.history_expected: list[Event] = []
         self.history_observed: list[tuple[int, Event]] = []
         self._arrival: dict[int, int] = {}
+        self._window_pairs: list[tuple[int, Event, list[Event]]] = []
         self.unsure: set[int] = set()
         """Observed events (by ``id``) whose pairing with their call was a guess among equals."""
 
@@ -301,6 +302,7 @@ class BaseMachine(RuleBasedStateMachine):
                       fault: bool) -> None:  # fmt: skip
         pairs, leftovers = self._match(expected, observed)
         self._arrival = {id(event): i for i, event in enumerate(observed)}
+        self._window_pairs = pairs
         if expected or observed:
             self._check("delivery.exactly-once")
         for event in leftovers:
@@ -356,6 +358,22 @@ class BaseMachine(RuleBasedStateMachine):
         self._violate("delivery.exactly-once",
                       f"{self._event_of(seq, want.kind.value)} never arrived after flush",
                       expected=want, observed=None, step=seq)
+
+    def _position(self, event: Event) -> float:
+        """Where an event no call produced goes in the history (by step, between steps).
+
+        At its own step if it names one; else just after the last matched event that
+        arrived before it, or just before the window's first call if none did.
+        """
+        number = self.seq_of(step_number(event))
+        if number is not None:
+            return number + 0.5
+        arrived = self._arrival.get(id(event), -1)
+        before = [seq for seq, _, copies in self._window_pairs
+                  if copies and self._arrival.get(id(copies[0]), arrived) < arrived]  # fmt: skip
+        if before:
+            return max(before) + 0.5
+        return min((seq for seq, _, _ in self._window_pairs), default=self.seq + 1) - 0.5
 
     def _unexpected(self, event: Event) -> None:
         marker = step_number(event)

@@ -33,7 +33,7 @@ class ClientChecks(BaseMachine):
         self.seen_since_reopen: set[str] = set()
         self.users_by_device: dict[str, set[str]] = {}
         self.extra_events: list[tuple[float, Event]] = []
-        """Identity events no call produced, by position: they still link ids downstream."""
+        """Identity events no call produced, where they arrived: they still link ids downstream."""
 
     def observed_id(self, model_id: str) -> str:
         """The SDK's id for a model anonymous id once the two were seen together."""
@@ -255,7 +255,7 @@ class ClientChecks(BaseMachine):
                           f"an identify event arrived that profile {self.h.profile.name!r} "
                           "does not send", expected=None, observed=event, step=number)
             # It still links ids downstream: resolution and merges must account for it.
-            self.extra_events.append((self.seq + 0.5, event))
+            self.extra_events.append((self._position(event), event))
             self._check_merge(event, number)
             return
         super()._unexpected(event)
