@@ -119,8 +119,9 @@ class BaseMachine(RuleBasedStateMachine):
         self.history_observed: list[tuple[int, Event]] = []
         self._arrival: dict[int, int] = {}
         self._window_pairs: list[tuple[int, Event, list[Event]]] = []
-        self.unsure: set[int] = set()
-        """Observed events (by ``id``) whose pairing with their call was a guess among equals."""
+        self.unsure: dict[int, Event] = {}
+        """Observed events (by ``id``, kept alive so no id is reused) whose pairing with their
+        call was a guess among equals."""
 
     # -- bookkeeping ---------------------------------------------------------------------
     def _record(self, rule_name: str, **args: Any) -> int:
@@ -271,7 +272,7 @@ class BaseMachine(RuleBasedStateMachine):
                     if window.ambiguous(event, pool[best], equals):
                         # Another client's event fits as well and differs only in ids no
                         # event has shown: which is whose is unknowable, so neither binds.
-                        self.unsure.update(id(e) for e in (pool[best], *equals))
+                        self.unsure.update((id(e), e) for e in (pool[best], *equals))
                 paired[index] = copies = [pool.pop(best)] if best is not None else []
                 message_id = copies[0].message_id if copies else None
                 if message_id is not None:  # resent copies of the same message: the same call
