@@ -262,6 +262,10 @@ class Harness:
             raise self._timeout_error()
         return None if refusal else value
 
+    def failure(self, what: str, exc: BaseException) -> AdapterFailedError:
+        """The ERROR an adapter's exception becomes, for a call made on a worker thread too."""
+        return self._failed(what, exc)
+
     def _failed(self, what: str, exc: BaseException) -> AdapterFailedError:
         self.note_failing_example()
         error = AdapterFailedError(f"adapter {self.info.name!r} raised {type(exc).__name__} in {what}: {exc}")
