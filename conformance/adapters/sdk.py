@@ -29,6 +29,25 @@ if TYPE_CHECKING:
 
 
 @attrs.frozen
+class SdkProgram:
+    """An adapter's calls written as the SDK's own code, for reproducers that need no suite.
+
+    ``setup`` builds the client from ``URL`` (a variable the program defines); each call
+    template is formatted with the ``repr`` of the adapter call's arguments (``event``,
+    ``properties``, ``user_id``, ``anonymous_id``, ``traits``, ``previous_id``); ``flush``
+    and ``shutdown`` are statements. ``imports`` are the program's first lines.
+    """
+
+    imports: str
+    setup: str
+    track: str
+    identify: str
+    flush: str
+    alias: str = ""
+    shutdown: str = ""
+
+
+@attrs.frozen
 class SdkSpec:
     """The one declaration of a built-in SDK adapter."""
 
@@ -48,6 +67,8 @@ class SdkSpec:
     description: str
     adapter: str = attrs.field(default="", repr=False)
     """``module:Class`` of the adapter, filled in by :func:`sdk_specs`."""
+    program: SdkProgram | None = attrs.field(default=None, repr=False)
+    """How the adapter's calls read as SDK code (the module's ``PROGRAM``), if it says."""
 
     @property
     def installed(self) -> bool:
@@ -86,7 +107,7 @@ def sdk_specs() -> tuple[SdkSpec, ...]:
         module = importlib.import_module(f"{package.__name__}.{found.name}")
         spec: SdkSpec = module.SPEC
         adapter = f"{module.__name__}:{module.ADAPTER.__name__}"
-        specs.append(attrs.evolve(spec, adapter=adapter))
+        specs.append(attrs.evolve(spec, adapter=adapter, program=getattr(module, "PROGRAM", None)))
     return tuple(specs)
 
 

@@ -46,9 +46,10 @@ class ReplaySession:
     process, a browser) instead of once per replay is what makes that affordable.
     """
 
-    def __init__(self, adapter: str | AdapterFactory, *, profile: str | None = None) -> None:
+    def __init__(self, adapter: str | AdapterFactory, *, profile: str | None = None,
+                 collector: Collector | None = None) -> None:  # fmt: skip
         factory = load_adapter(adapter) if isinstance(adapter, str) else adapter
-        self.collector = Collector()
+        self.collector = Collector() if collector is None else collector
         self.sdk = check_adapter(factory(self.collector), factory)
         try:
             self.harness = Harness(self.sdk, self.collector, get_profile(profile or self.sdk.info.profile))

@@ -38,8 +38,9 @@ def _title(reason: str) -> str:
     return text if len(text) <= 90 else text[:87].rstrip() + "..."
 
 
-def render_findings(report: dict[str, Any], expected: Sequence[ExpectedFailure]) -> str:
-    """The findings page of one SDK run."""
+def render_findings(report: dict[str, Any], expected: Sequence[ExpectedFailure],
+                    programs: Path | None = None) -> str:  # fmt: skip
+    """The findings page of one SDK run; ``programs`` holds its SDK-API reproducers, if any."""
     adapter = report["adapter"]
     head = f"{adapter['sdk_name']} {adapter['sdk_version']}"
     results = {r["requirement"]: r for r in report["requirements"]}
@@ -71,6 +72,11 @@ def render_findings(report: dict[str, Any], expected: Sequence[ExpectedFailure])
             lines += [f"Seen in the run: {violation['message']}", "",
                       f"    expected: {json.dumps(violation.get('expected'), ensure_ascii=False)[:300]}",
                       f"    observed: {json.dumps(violation.get('observed'), ensure_ascii=False)[:300]}", ""]  # fmt: skip
+        program = programs / f"{entry.requirement}.py" if programs is not None else None
+        if program is not None and program.is_file():
+            lines += [f"Reproducer in the SDK's own API, without this suite (`{program.as_posix()}`, "
+                      "checked against the pinned SDK by the env that wrote it):", "",
+                      _fence(program.read_text(encoding="utf-8").rstrip("\n")), ""]  # fmt: skip
         if entry.reproducer:
             lines += ["Reproducer:", "", _fence(f"from conformance import replay\n\nviolations = {entry.reproducer}\n"
                                                  "for violation in violations:\n    print(violation)"), ""]  # fmt: skip
@@ -96,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 and not p.name.endswith(("-latest", "-chromium")) and p.is_dir()):  # fmt: skip
             declared = args.expected / f"{directory.name}.toml"
             expected = load_expected_failures(declared) if declared.is_file() else ()
-            pages[directory.name] = render_findings(load_report_file(directory), expected)
+            pages[directory.name] = render_findings(load_report_file(directory), expected, directory / "programs")
     except (InvalidInputError, OSError) as exc:
         print(f"findings: {exc}", file=sys.stderr)  # noqa: T201
         return 2

@@ -4,7 +4,8 @@
 (the newest release, checked against the same expected failures, so a behaviour change
 shows up either way). It installs the SDK named by the adapter's :class:`SdkSpec` with pip,
 then runs ``identity-conformance run`` with the adapter's expected-failures file and
-``reports/ENV`` as the report directory. tox calls it with ``{envname}``, so an SDK is
+``reports/ENV`` as the report directory, and then writes and checks each finding's program
+in the SDK's own API (:mod:`conformance.report.programs`, ``reports/ENV/programs/``). tox calls it with ``{envname}``, so an SDK is
 declared once, in its adapter module, not once per tox setting.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from conformance.adapters.sdk import spec_named
 
@@ -43,9 +45,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from conformance._cli import console_main  # noqa: PLC0415
 
-    return console_main(["run", "--adapter", spec.name,
+    code = console_main(["run", "--adapter", spec.name,
                          "--expected-failures", f"expected-failures/{spec.name}.toml",
                          "--report-dir", f"reports/{env}", *rest])  # fmt: skip
+    if code != 0:
+        return code
+    from conformance.report.programs import check_programs  # noqa: PLC0415
+
+    # Each finding's reproducer in the SDK's own API, run without the suite.
+    return check_programs(spec, Path(f"expected-failures/{spec.name}.toml"), Path(f"reports/{env}/programs"))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance.adapters.protocol import AdapterKind
-from conformance.adapters.sdk import SdkSpec, ServerSdkAdapter, collector_url
+from conformance.adapters.sdk import SdkProgram, SdkSpec, ServerSdkAdapter, collector_url
 from conformance.collector.store import Collector
 
 DISTRIBUTION = "amplitude-analytics"
@@ -55,6 +55,19 @@ API_KEY = "identity-conformance-key"
 FLUSH_INTERVAL_MILLIS = 10_000
 FLUSH_MAX_RETRIES = 2
 
+
+PROGRAM = SdkProgram(
+    imports="from amplitude import Amplitude, BaseEvent, Config, EventOptions, Identify",
+    setup=(f"client = Amplitude({API_KEY!r}, Config(server_url=URL + '/2/httpapi', "
+           f"flush_interval_millis={FLUSH_INTERVAL_MILLIS}, flush_max_retries={FLUSH_MAX_RETRIES}))"),
+    track="client.track(BaseEvent(event_type={event}, user_id={user_id}, device_id={anonymous_id}, "
+          "event_properties={properties}))",
+    identify="operations = Identify(); [operations.set(k, v) for k, v in {traits}.items()]; "
+             "client.identify(operations, EventOptions(user_id={user_id}, device_id={anonymous_id}))",
+    flush="[f.result() for f in client.flush() if f is not None]",
+    shutdown="client.shutdown()",
+)  # fmt: skip
+"""The calls above as amplitude-analytics code (reproducers that need no suite)."""
 
 class AmplitudeAdapter(ServerSdkAdapter):
     """amplitude-analytics' ``Amplitude`` client, aimed at the collector."""

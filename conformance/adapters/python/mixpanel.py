@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance.adapters.protocol import AdapterKind
-from conformance.adapters.sdk import SdkSpec, ServerSdkAdapter, collector_url
+from conformance.adapters.sdk import SdkProgram, SdkSpec, ServerSdkAdapter, collector_url
 from conformance.collector.store import Collector
 
 DISTRIBUTION = "mixpanel"
@@ -54,6 +54,18 @@ def distinct_id_for(user_id: str | None, anonymous_id: str | None) -> str | None
     """The adapter's id mapping: the user id if given, else the anonymous id (maybe None)."""
     return user_id if user_id is not None else anonymous_id
 
+
+PROGRAM = SdkProgram(
+    imports="from mixpanel import Consumer, Mixpanel",
+    setup=(f"client = Mixpanel({TOKEN!r}, consumer=Consumer(events_url=URL + '/track', "
+           f"people_url=URL + '/engage', request_timeout={TIMEOUT_SECONDS}, retry_limit=1))"),
+    # The adapter's one id: the user id if given, else the anonymous id (distinct_id_for).
+    track="client.track({user_id} if {user_id} is not None else {anonymous_id}, {event}, {properties})",
+    identify="client.people_set({user_id} if {user_id} is not None else {anonymous_id}, {traits})",
+    flush="pass  # the default Consumer sends each call at once",
+)  # fmt: skip
+"""The calls above as mixpanel code (reproducers that need no suite; alias is left out, as it
+builds its own Consumer)."""
 
 class MixpanelAdapter(ServerSdkAdapter):
     """mixpanel-python's ``Mixpanel`` with a loopback ``Consumer``."""

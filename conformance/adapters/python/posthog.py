@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance.adapters.protocol import AdapterKind
-from conformance.adapters.sdk import SdkSpec, ServerSdkAdapter, collector_url
+from conformance.adapters.sdk import SdkProgram, SdkSpec, ServerSdkAdapter, collector_url
 from conformance.collector.store import Collector
 
 DISTRIBUTION = "posthog"
@@ -49,6 +49,20 @@ def distinct_id_for(user_id: str | None, anonymous_id: str | None) -> str | None
     """The adapter's id mapping: the user id if given, else the anonymous id (maybe None)."""
     return user_id if user_id is not None else anonymous_id
 
+
+PROGRAM = SdkProgram(
+    imports="from posthog import Posthog",
+    setup=f"client = Posthog({API_KEY!r}, host=URL, sync_mode=True, gzip=False, max_retries=1, "
+          f"timeout={TIMEOUT_SECONDS}, capture_mode='v0')",
+    # The adapter's one id: the user id if given, else the anonymous id (distinct_id_for).
+    track="client.capture({event}, distinct_id={user_id} if {user_id} is not None else {anonymous_id}, "
+          "properties={properties})",
+    identify="client.set(distinct_id={user_id} if {user_id} is not None else {anonymous_id}, properties={traits})",
+    alias="client.alias({previous_id}, distinct_id={user_id})",
+    flush="client.flush()",
+    shutdown="client.shutdown()",
+)  # fmt: skip
+"""The calls above as posthog code (reproducers that need no suite)."""
 
 class PostHogAdapter(ServerSdkAdapter):
     """posthog's ``Posthog`` client in sync mode, aimed at the collector."""

@@ -25,7 +25,7 @@ from typing import Any
 
 from conformance.adapters.protocol import AdapterKind
 from conformance.adapters.python.segment import TIMEOUT_SECONDS, WRITE_KEY, SegmentAdapter
-from conformance.adapters.sdk import SdkSpec, collector_url
+from conformance.adapters.sdk import SdkProgram, SdkSpec, collector_url
 from conformance.collector.store import Collector
 
 DISTRIBUTION = "rudder-sdk-python"
@@ -51,6 +51,16 @@ def _import_client() -> Any:
                 os.environ[key] = value
     return sdk.Client
 
+
+PROGRAM = SdkProgram(
+    imports="from rudderstack.analytics import Client",
+    setup=f"client = Client({WRITE_KEY!r}, host=URL, sync_mode=True, max_retries=1, timeout={TIMEOUT_SECONDS})",
+    track="client.track(user_id={user_id}, event={event}, properties={properties}, anonymous_id={anonymous_id})",
+    identify="client.identify(user_id={user_id}, traits={traits}, anonymous_id={anonymous_id})",
+    alias="client.alias(previous_id={previous_id}, user_id={user_id})",
+    flush="client.flush()",
+)  # fmt: skip
+"""The calls above as rudder-sdk-python code (reproducers that need no suite)."""
 
 class RudderStackAdapter(SegmentAdapter):
     """rudder-sdk-python's ``Client`` in sync mode, aimed at the collector.

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance.adapters.protocol import AdapterKind
-from conformance.adapters.sdk import SdkSpec, ServerSdkAdapter, collector_url
+from conformance.adapters.sdk import SdkProgram, SdkSpec, ServerSdkAdapter, collector_url
 from conformance.collector.store import Collector
 
 DISTRIBUTION = "segment-analytics-python"
@@ -37,6 +37,17 @@ SPEC = SdkSpec(
 WRITE_KEY = "identity-conformance"
 TIMEOUT_SECONDS = 5
 
+
+PROGRAM = SdkProgram(
+    imports="from segment.analytics import Client",
+    setup=f"client = Client({WRITE_KEY!r}, host=URL, sync_mode=True, gzip=False, max_retries=1, "
+          f"timeout={TIMEOUT_SECONDS})",
+    track="client.track(user_id={user_id}, event={event}, properties={properties}, anonymous_id={anonymous_id})",
+    identify="client.identify(user_id={user_id}, traits={traits}, anonymous_id={anonymous_id})",
+    alias="client.alias(previous_id={previous_id}, user_id={user_id})",
+    flush="client.flush()",
+)  # fmt: skip
+"""The calls above as segment-analytics-python code (reproducers that need no suite)."""
 
 class SegmentAdapter(ServerSdkAdapter):
     """segment-analytics-python's ``Client`` in sync mode, aimed at the collector."""

@@ -1,0 +1,43 @@
+"""amplitude-analytics 1.3.0: server.ids.at-least-one (found by identity-conformance).
+
+SDK: an event with neither user_id nor device_id is dropped (InvalidEventError raised and caught inside Timeline.apply_plugins, only logged), so track() returns normally: nothing is sent, but the caller gets no error.
+
+Run it against any endpoint that takes the SDK's posts, for example
+`identity-conformance collector --port 8080` in another terminal:
+
+    python server.ids.at-least-one.py http://127.0.0.1:8080/amplitude
+
+Each call prints whether the SDK accepted it; the collector prints what arrived."""
+
+import sys
+
+from amplitude import Amplitude, BaseEvent, Config, EventOptions, Identify
+
+URL = sys.argv[1] if len(sys.argv) > 1 else 'http://127.0.0.1:8080/amplitude'
+client = Amplitude('identity-conformance-key', Config(server_url=URL + '/2/httpapi', flush_interval_millis=10000, flush_max_retries=2))
+
+
+def call(number, what, statement):
+    try:
+        statement()
+    except Exception as exc:
+        print(f"call {number} ({what}): refused: {type(exc).__name__}", flush=True)
+    else:
+        print(f"call {number} ({what}): accepted", flush=True)
+
+
+def step_1():
+    client.track(BaseEvent(event_type='Signed Up#100001', user_id=None, device_id=None, event_properties={}))
+
+
+call(1, 'track', step_1)
+
+
+def step_2():
+    [f.result() for f in client.flush() if f is not None]
+
+
+call(2, 'flush', step_2)
+
+
+client.shutdown()
