@@ -20,9 +20,13 @@ per-case benchmarks only fill pytest-benchmark's table.
 from __future__ import annotations
 
 import gc
+import http.client
 import json
 import statistics
+import subprocess
+import sys
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +44,7 @@ from hypothesis.stateful import (
 )
 
 from conformance import Collector
+from conformance.adapters.jsonl import command_factory
 from conformance.adapters.reference import ReferenceAdapter
 from conformance.engine.harness import Harness
 from conformance.machines import build_machines, run_machine
@@ -108,6 +113,16 @@ def figures() -> Iterator[dict[str, float]]:
         "reference_vs_trivial_paired_median": round(collected.get("reference_vs_trivial_paired", float("nan")), 3),
         "reference_vs_bare_twins_paired_median": round(collected.get("reference_vs_bare_twins_paired", float("nan")), 3),
         "bare_twins_vs_trivial_paired_median": round(collected.get("bare_twins_vs_trivial_paired", float("nan")), 3),
+        # issue 11's goal: the reference over JSON lines keeps >= 0.7 of the in-process rate
+        "step_rate_jsonl_reference": round(collected.get("step_rate_jsonl_reference", 0.0), 1),
+        "jsonl_vs_in_process_rate": round(
+            collected.get("step_rate_jsonl_reference", float("nan")) / collected["step_rate_reference"], 3
+        ),
+        "jsonl_vs_in_process_paired_median": round(collected.get("jsonl_vs_in_process_paired", float("nan")), 3),
+        # what a JSON-lines step pays on top, from the same run (test_jsonl_costs)
+        "pipe_round_trip_us": round(collected.get("pipe_round_trip_us", 0.0), 1),
+        "jsonl_track_round_trip_us": round(collected.get("jsonl_track_round_trip_us", 0.0), 1),
+        "collector_post_us": round(collected.get("collector_post_us", 0.0), 1),
     }
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -299,6 +314,35 @@ def run_reference() -> int:
     return harness.steps
 
 
+class JsonlReference:
+    """The reference SDK in a child process behind the JSON-lines protocol, as ``cmd:`` runs it.
+
+    One child and one harness for the whole benchmark, as one adapter serves a whole run
+    (the harness gives every example its own storage keys): the child's start is not a
+    rule step.
+    """
+
+    COMMAND = f"cmd:{sys.executable} -m conformance.adapters.jsonl_child reference"
+
+    def __init__(self) -> None:
+        collector = Collector()
+        self.adapter = command_factory(self.COMMAND)(collector)
+        self.harness = Harness(self.adapter, collector, get_profile("seed"))
+
+    def run(self) -> int:
+        """Run the conformance machines over the child once; return the rule steps."""
+        before = self.harness.steps
+        with self.harness.alarms():
+            for machine in build_machines(self.harness):
+                run_machine(machine, STEP_SETTINGS)
+        return self.harness.steps - before
+
+    def close(self) -> None:
+        """End the worker threads and the child."""
+        self.harness.close()
+        self.adapter.shutdown()
+
+
 def bare_twins(harness: Harness) -> list[type[RuleBasedStateMachine]]:
     """Machines with the conformance rules' names and strategies but bodies that do nothing.
 
@@ -365,9 +409,14 @@ def rate_ratio(rates: dict[str, list[float]], run: str, baseline: str) -> tuple[
 def test_step_rates(benchmark: Benchmark, figures: dict[str, float]) -> None:
     """Rule steps per second: trivial counter machine, no-op twins and the reference, in turns."""
     rates: dict[str, list[float]] = {}
-    runs = {"trivial": run_trivial, "bare_twins": run_bare_twins, "reference": run_reference}
-    benchmark.pedantic(lambda: rates.update(interleaved_rates(runs, MACHINE_ROUNDS)),
-                       rounds=1, iterations=1)  # fmt: skip
+    child = JsonlReference()
+    runs = {"trivial": run_trivial, "bare_twins": run_bare_twins, "reference": run_reference,
+            "jsonl_reference": child.run}  # fmt: skip
+    try:
+        benchmark.pedantic(lambda: rates.update(interleaved_rates(runs, MACHINE_ROUNDS)),
+                           rounds=1, iterations=1)  # fmt: skip
+    finally:
+        child.close()
     benchmark.extra_info.update({f"steps_per_second_{k}": round(max(v), 1) for k, v in rates.items()})
     figures["step_rate_trivial"] = max(rates["trivial"])
     figures["step_rate_bare_twins"] = max(rates["bare_twins"])
@@ -375,3 +424,76 @@ def test_step_rates(benchmark: Benchmark, figures: dict[str, float]) -> None:
     figures["reference_vs_trivial_paired"] = rate_ratio(rates, "reference", "trivial")[1]
     figures["reference_vs_bare_twins_paired"] = rate_ratio(rates, "reference", "bare_twins")[1]
     figures["bare_twins_vs_trivial_paired"] = rate_ratio(rates, "bare_twins", "trivial")[1]
+    figures["step_rate_jsonl_reference"] = max(rates["jsonl_reference"])
+    figures["jsonl_vs_in_process_paired"] = rate_ratio(rates, "jsonl_reference", "reference")[1]
+
+
+# -- (e): what the JSON-lines protocol costs per call ------------------------------------------------
+PING_CHILD = """
+import sys
+out = sys.stdout.buffer
+for line in sys.stdin.buffer:
+    out.write(line)
+    out.flush()
+"""
+ROUND_TRIPS = 2_000
+
+
+def best_per_call_us(call: Callable[[], object], calls: int, rounds: int = 5) -> float:
+    """Microseconds per call in the fastest of ``rounds`` rounds of ``calls`` calls."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(calls):
+            call()
+        best = min(best, time.perf_counter() - started)
+    return best / calls * 1e6
+
+
+@pytest.mark.benchmark(group="jsonl-costs")
+def test_jsonl_costs(benchmark: Benchmark, figures: dict[str, float]) -> None:
+    """The costs under a JSON-lines step, measured beside the step rates.
+
+    A bare pipe round trip to a Python child that echoes a line, a client track through the
+    protocol (the reference child), and one Segment batch POST to the collector (what the
+    child's flush does; the in-process reference hands its events to the store instead).
+    """
+    echo = subprocess.Popen([sys.executable, "-c", PING_CHILD], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE)  # fmt: skip
+    assert echo.stdin is not None
+    assert echo.stdout is not None
+    line = json.dumps({"id": 1, "op": "track", "client": "c1", "name": NAME, "properties": PROPERTIES}).encode() + b"\n"
+
+    def ping() -> None:
+        echo.stdin.write(line)  # type: ignore[union-attr]
+        echo.stdin.flush()  # type: ignore[union-attr]
+        echo.stdout.readline()  # type: ignore[union-attr]
+
+    child = JsonlReference()
+    client = child.adapter.open_client("bench-device")
+    collector = Collector()
+    url = urllib.parse.urlsplit(collector.url_for("segment"))
+    body = json.dumps({"batch": [{"type": "track", "event": NAME, "userId": "u1", "messageId": f"m{i}",
+                                  "properties": PROPERTIES} for i in range(5)]}).encode()  # fmt: skip
+
+    def post() -> None:
+        connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=30)
+        connection.request("POST", url.path + "/v1/batch", body, {"Content-Type": "application/json"})
+        connection.getresponse().read()
+        connection.close()
+
+    def measure() -> None:
+        figures["pipe_round_trip_us"] = best_per_call_us(ping, ROUND_TRIPS)
+        figures["jsonl_track_round_trip_us"] = best_per_call_us(lambda: client.track(NAME, PROPERTIES), ROUND_TRIPS)
+        figures["collector_post_us"] = best_per_call_us(post, 200)
+
+    try:
+        benchmark.pedantic(measure, rounds=1, iterations=1)
+    finally:
+        child.close()
+        echo.stdin.close()
+        echo.wait(10)
+        echo.stdout.close()
+        collector.close()
+    for name in ("pipe_round_trip_us", "jsonl_track_round_trip_us", "collector_post_us"):
+        benchmark.extra_info[name] = round(figures[name], 1)
