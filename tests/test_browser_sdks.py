@@ -114,6 +114,32 @@ def test_install_is_skipped_when_node_modules_matches_the_lockfile(
     assert len(calls) == 2
 
 
+def test_installs_side_by_side_take_turns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Envs installing at once (tox p) run npm ci once: the others wait and find its stamp."""
+    import threading
+    import time
+
+    pytest.importorskip("fcntl")
+    (tmp_path / "package-lock.json").write_text('{"packages": {}}', encoding="utf-8")
+    calls: list[str] = []
+
+    def slow_npm(bridge: Path, *args: str) -> int:
+        calls.append(args[0])
+        time.sleep(0.2)  # long enough for the other installs to arrive meanwhile
+        (bridge / "node_modules").mkdir(exist_ok=True)
+        return 0
+
+    monkeypatch.setattr(browser, "_npm", slow_npm)
+    codes: list[int] = []
+    threads = [threading.Thread(target=lambda: codes.append(browser.install(tmp_path))) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert codes == [0, 0, 0]
+    assert calls == ["ci"]
+
+
 @pytest.mark.parametrize("sdk", SDKS)
 def test_every_browser_reproducer_is_a_replay_call_chromium_can_run(sdk: str) -> None:
     """Each expected failure's reproducer parses as replay(adapter=..., machine=..., steps=[...]) over the bridge."""

@@ -69,3 +69,46 @@ def test_example_db_option_saves_the_failing_examples_there(pytester: pytest.Pyt
                                 "--conformance-example-db", str(database), "-k", "reset")
     assert result.ret == 1
     assert any(database.rglob("*"))
+
+
+def test_several_adapters_run_once_each_across_xdist_workers(pytester: pytest.Pytester) -> None:
+    """Repeated --conformance-adapter under `-n 2 --dist loadscope`: one worker per adapter.
+
+    Each adapter's items sit under a node named after it, all on one worker (its suite runs
+    once), and only the mutant's own requirements fail.
+    """
+    pytest.importorskip("xdist")
+    import xml.etree.ElementTree as ET
+
+    from conformance.mutants import MUTANTS
+
+    mutant = next(m for m in MUTANTS if m.name == "mutant-reset-keeps-user")
+    junit = pytester.path / "out.xml"
+    result = pytester.runpytest_subprocess(
+        "-p", "xdist", "-n", "2", "--dist", "loadscope", "--conformance-adapter", "reference",
+        "--conformance-adapter", mutant.name, "--conformance-max-examples", "60", f"--junitxml={junit}", "-v",
+    )  # fmt: skip
+    workers: dict[str, set[str]] = {}
+    for line in result.outlines:  # "[gw1] [  1%] PASSED ::reference::test_conformance[...]"
+        if line.startswith("[gw") and "::test_conformance[" in line:
+            adapter = line.split("::")[-2]
+            workers.setdefault(adapter, set()).add(line.split("]", 1)[0])
+    assert set(workers) == {"reference", mutant.name}
+    assert all(len(ids) == 1 for ids in workers.values()), workers  # one worker per adapter
+    cases = list(ET.parse(junit).getroot().iter("testcase"))  # noqa: S314  (our own file)
+    failed = {(case.get("classname", "").lstrip("."), case.get("name"))
+              for case in cases if case.find("failure") is not None}  # fmt: skip
+    assert failed == {(mutant.name, f"test_conformance[{r}]") for r in mutant.requirements}
+    # 27 requirements each, alias skipped (the reference declares no alias capability)
+    result.assert_outcomes(passed=2 * 26 - len(mutant.requirements), skipped=2, failed=len(mutant.requirements))
+
+
+def test_expected_failures_for_an_adapter_not_in_the_run_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    """`--conformance-expected-failures NAME=FILE` naming no adapter of the run is a usage error.
+
+    pytest exits 4, naming the value and the run's adapters.
+    """
+    result = pytester.runpytest("--conformance-adapter", "reference",
+                                "--conformance-expected-failures", "sdk-segment=expected.toml")  # fmt: skip
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*'sdk-segment=expected.toml' names the adapter 'sdk-segment'*['reference']*"])

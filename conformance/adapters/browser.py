@@ -23,6 +23,7 @@ reported as unchecked. A mismatch fails the env; ``reports/ENV/chromium.md`` lis
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -30,7 +31,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 LATEST = "-latest"
@@ -69,16 +70,36 @@ def _npm(bridge: Path, *args: str) -> int:
 
 
 def install(bridge: Path) -> int:
-    """``npm ci`` unless ``node_modules`` already holds exactly this lockfile's packages."""
+    """``npm ci`` unless ``node_modules`` already holds exactly this lockfile's packages.
+
+    Envs running side by side (``tox p``) take turns: one installs, the others then find
+    its stamp (an advisory lock on ``bridge/.install.lock``, where the OS has one).
+    """
     lock = (bridge / "package-lock.json").read_bytes()
     digest = hashlib.sha256(lock).hexdigest()
     stamp = bridge / "node_modules" / _STAMP
-    if stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == digest:
-        return 0
-    status = _npm(bridge, "ci", "--no-audit", "--no-fund")
-    if status == 0:
-        stamp.write_text(digest + "\n", encoding="utf-8")
-    return status
+    with _install_turn(bridge):
+        if stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == digest:
+            return 0
+        status = _npm(bridge, "ci", "--no-audit", "--no-fund")
+        if status == 0:
+            stamp.write_text(digest + "\n", encoding="utf-8")
+        return status
+
+
+@contextlib.contextmanager
+def _install_turn(bridge: Path) -> Iterator[None]:
+    try:
+        import fcntl  # noqa: PLC0415  (POSIX only)
+    except ImportError:  # pragma: no cover - no advisory locks: envs in turn only
+        yield
+        return
+    with (bridge / ".install.lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
 
 
 def install_latest(bridge: Path, package: str) -> int:
