@@ -55,7 +55,7 @@ try {
 }
 const variant = sdk.spec.variants[variantName];
 if (!variant) usage(`unknown variant ${JSON.stringify(variantName)} of ${sdkName}; known: ${Object.keys(sdk.spec.variants).join(", ")}`);
-if (chromium && !sdk.setup) usage(`${sdkName} has no setup(window, options) to run in Chromium`);
+if (typeof sdk.setup !== "function") usage(`${sdkName} has no setup(window, options) to run in a page`);
 
 /**
  * One open client: the SDK's session on one page, whatever the browser.
@@ -65,60 +65,88 @@ if (chromium && !sdk.setup) usage(`${sdkName} has no setup(window, options) to r
  * `callMs` after every call (as the real one does between two user actions) and `idleMs`
  * at flush, so every timer set since fires in order, as if the page had been idle that
  * long. Under jsdom that is @sinonjs/fake-timers over the page's timers (Date stays real);
- * in Chromium Playwright's page clock.
+ * in Chromium Playwright's page clock. A session whose setup returns `pending()` (what the
+ * SDK's own queues still hold, read only) is let idle again, up to `clock.rounds` times,
+ * while something is pending; with `clock.othersFirst`, a call on one device first lets
+ * every other device that has something pending idle that way (a person who moves to
+ * another device leaves the first one running longer than its flush interval).
  */
 async function openSession(device) {
   const options = { collector: `${collectorUrl}/${sdk.spec.vendor}`, variant: variantName, settings: variant.settings ?? {} };
   const timing = sdk.spec.clock ?? null;
+  const page = chromium ? await device.open(log) : device.open(log);
+  let call;
+  let runFor;
+  let pending;
+  let finish;
+  let close;
   if (chromium) {
-    const page = await device.open(log);
     if (timing) await page.tab.clock.install();
     if (sdk.spec.bundle) await page.load(sdk.spec.bundle);
     await page.setup(sdk.setup, options);
-    if (timing) await page.tab.clock.runFor(timing.loadMs);
+    runFor = (ms) => page.tab.clock.runFor(ms);
     const hasFlush = await page.has("flush");
-    return {
-      call: async (op, args) => {
-        await page.call(op, args, { settle: !timing });
-        if (timing) await page.tab.clock.runFor(timing.callMs);
-      },
-      flush: async () => {
-        if (timing) await page.tab.clock.runFor(timing.idleMs);
-        if (hasFlush) await page.call("flush", [], { settle: !timing });
-        await page.network.settle();
-      },
-      close: () => page.close(),
+    call = (op, args) => page.call(op, args, { settle: !timing });
+    pending = () => page.pending();
+    finish = async () => {
+      if (hasFlush) await page.call("flush", [], { settle: !timing });
     };
-  }
-  const page = device.open(log);
-  const clock = timing ? FakeTimers.withGlobal(page.window).install({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] }) : null;
-  let session;
-  if (sdk.setup) {
-    if (sdk.spec.bundle) page.load(sdk.spec.bundle);
-    session = await sdk.setup(page.window, options);
+    close = () => page.close();
   } else {
-    session = await sdk.open(page, { ...options, variant, log });
-  }
-  if (clock) await clock.tickAsync(timing.loadMs);
-  const objects = new ObjectTable();
-  return {
-    call: async (op, args) => {
+    const clock = timing ? FakeTimers.withGlobal(page.window).install({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] }) : null;
+    if (sdk.spec.bundle) page.load(sdk.spec.bundle);
+    const session = await sdk.setup(page.window, options);
+    runFor = (ms) => clock.tickAsync(ms);
+    const objects = new ObjectTable();
+    call = async (op, args) => {
       if (typeof session[op] !== "function") throw new TypeError(`the session has no ${op}()`);
       const given = op === "track" ? [args[0], objects.take(args[2], args[1], page.window)] : args;
       await session[op](...given);
-      if (clock) await clock.tickAsync(timing.callMs);
-      else await nextTask();
-    },
-    flush: async () => {
-      if (clock) await clock.tickAsync(timing.idleMs);
+      if (!clock) await nextTask();
+    };
+    pending = async () => (typeof session.pending === "function" ? session.pending() : 0);
+    finish = async () => {
       if (session.flush) await session.flush();
-      await page.network.settle();
-    },
-    close: async () => {
+    };
+    close = async () => {
       await page.close();
       if (clock) clock.uninstall();
-    },
+    };
+  }
+  if (timing) await runFor(timing.loadMs);
+  const rounds = timing?.rounds ?? 1;
+  const idle = async () => {
+    if (!timing) return;
+    for (let round = 0; round < rounds; round += 1) {
+      await runFor(timing.idleMs);
+      await page.network.settle();
+      if ((await pending()) === 0) return;
+    }
+    log(`${sdk.spec.package}: ${await pending()} queued request(s) still unsent after ${rounds} idle periods of ${timing.idleMs} ms`);
   };
+  const self = {
+    pending,
+    call: async (op, args) => {
+      if (timing?.othersFirst) await othersFirst(self);
+      await call(op, args);
+      if (timing) await runFor(timing.callMs);
+    },
+    flush: async () => {
+      await idle();
+      await finish();
+      await page.network.settle();
+    },
+    close,
+  };
+  return self;
+}
+
+// The open clients other than `self` (a closed one has left `clients`), in the order they
+// were opened, each let idle while it has something pending.
+async function othersFirst(self) {
+  for (const other of clients.values()) {
+    if (other !== self && (await other.pending()) > 0) await other.flush();
+  }
 }
 
 const send = (message) => out.write(`${JSON.stringify(message)}\n`);

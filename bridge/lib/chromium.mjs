@@ -194,6 +194,14 @@ export class ChromiumPage {
     }
   }
 
+  /** What the in-page session's pending() says is still queued in the SDK (0 without one). */
+  async pending() {
+    return this.tab.evaluate(() => {
+      const session = window.__identityConformance;
+      return typeof session.pending === "function" ? session.pending() : 0;
+    });
+  }
+
   async has(op) {
     return this.tab.evaluate((name) => typeof window.__identityConformance[name] === "function", op);
   }

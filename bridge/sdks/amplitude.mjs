@@ -111,9 +111,3 @@ export async function setup(window, { collector, settings }) {
     },
   };
 }
-
-// The bridge before setup(): open(page) loads the bundle and runs setup in the page.
-export async function open(page, { collector, variant }) {
-  page.load(spec.bundle);
-  return setup(page.window, { collector, settings: variant.settings ?? {} });
-}
