@@ -36,6 +36,7 @@ SDK_IMPORT_NAMES = (
 # decodes to at the collector, per adapter: the canonical id fields and their values.
 EXPECTED_IDS: dict[str, dict[str, Any]] = {
     "sdk-segment": {"user_id": "u1", "anonymous_id": "a1"},
+    "sdk-segment-background": {"user_id": "u1", "anonymous_id": "a1"},
     "sdk-rudderstack": {"user_id": "u1", "anonymous_id": "a1"},
     # One distinct id: the user id wins; the anonymous id has no field (module docstring).
     "sdk-posthog": {"distinct_id": "u1", "user_id": None, "anonymous_id": None},
@@ -80,12 +81,21 @@ def test_each_adapter_module_imports_without_its_sdk() -> None:
     assert done.stdout.strip().split(",") == [spec.name for spec in sdk_specs()]
 
 
-def test_sdk_adapters_lists_six_uniquely_named_server_adapters() -> None:
-    """sdk_specs() has six entries with unique names, modules and distributions."""
-    assert len(sdk_specs()) == 6
-    assert len({spec.name for spec in sdk_specs()}) == 6
+def test_sdk_adapters_lists_seven_uniquely_named_server_adapters_over_six_sdks() -> None:
+    """sdk_specs() has seven adapters with unique names and classes, over six SDKs.
+
+    An SDK run in a second mode (segment's background consumer) shares its sync adapter's
+    distribution, import name, pin and wire.
+    """
+    assert len(sdk_specs()) == 7
+    assert len({spec.name for spec in sdk_specs()}) == 7
+    assert len({spec.adapter for spec in sdk_specs()}) == 7
     assert len({spec.import_name for spec in sdk_specs()}) == 6
-    assert len({spec.distribution for spec in sdk_specs()}) == 6
+    by_distribution: dict[str, set[tuple[str, str, str]]] = {}
+    for spec in sdk_specs():
+        by_distribution.setdefault(spec.distribution, set()).add((spec.import_name, spec.pin, spec.wire))
+    assert len(by_distribution) == 6
+    assert all(len(shared) == 1 for shared in by_distribution.values()), by_distribution
     assert {spec.name for spec in sdk_specs()} == set(EXPECTED_IDS)
     assert {spec.kind for spec in sdk_specs()} == {"server"}
     assert all("." not in spec.import_name for spec in sdk_specs())

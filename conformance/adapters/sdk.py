@@ -111,8 +111,9 @@ def sdk_specs() -> tuple[SdkSpec, ...]:
     return tuple(specs)
 
 
-ORDER = {"segment": 0, "rudderstack": 1, "posthog": 2, "mixpanel": 3, "amplitude": 4, "snowplow": 5}
-"""The matrix's column order for the first six SDKs; a new module sorts after them."""
+ORDER = {"segment": 0, "rudderstack": 1, "posthog": 2, "mixpanel": 3, "amplitude": 4, "snowplow": 5,
+         "segment_background": 6}  # fmt: skip
+"""The matrix's column order for the first adapters; a new module sorts after them."""
 
 
 def spec_named(name: str) -> SdkSpec:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from conformance._requirements import REQUIREMENTS
+from conformance.report.matrix import column_heads
 
 _CELL: Final = {
     "pass": "pass", "fail": "FAIL", "error": "ERROR", "skip": "skip",
@@ -57,7 +58,7 @@ def _anchor(column: int, requirement: str) -> str:
 
 def render_html(reports: Sequence[dict[str, Any]], *, title: str = "Conformance matrix") -> str:
     """The page for ``reports`` (complete, parsed ``report.json`` documents)."""
-    heads = [f"{r['adapter']['sdk_name']} {r['adapter']['sdk_version']}" for r in reports]
+    heads = column_heads(reports)
     by_sdk = [{x["requirement"]: x for x in r["requirements"]} for r in reports]
     rows = []
     for requirement in REQUIREMENTS:

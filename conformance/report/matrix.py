@@ -52,6 +52,17 @@ SDK_MATRIX_SETTINGS = ("derandomized default settings; each SDK posts over HTTP 
                        "JSON-lines bridge)")  # fmt: skip
 
 
+def column_heads(reports: Sequence[dict[str, Any]]) -> list[str]:
+    """Each report's column label: its SDK and version, and its adapter where two share those.
+
+    One SDK run two ways (``sdk-segment`` in sync mode, ``sdk-segment-background`` in its
+    default mode) is two columns that must not read alike.
+    """
+    plain = [f"{r['adapter']['sdk_name']} {r['adapter']['sdk_version']}" for r in reports]
+    return [f"{head} ({r['adapter']['name']})" if plain.count(head) > 1 else head
+            for head, r in zip(plain, reports, strict=True)]  # fmt: skip
+
+
 def render(reports: Sequence[dict[str, Any]], *, title: str = SDK_MATRIX_TITLE,
            source: str = SDK_MATRIX_SOURCE, settings: str = SDK_MATRIX_SETTINGS) -> str:  # fmt: skip
     """The matrix as Markdown: one row per requirement, one column per SDK, then the failures.
@@ -59,7 +70,7 @@ def render(reports: Sequence[dict[str, Any]], *, title: str = SDK_MATRIX_TITLE,
     ``reports`` are parsed, complete reports (see :func:`check_report`); this one function
     renders both ``reports/matrix.md`` (the defaults) and ``identity-conformance report merge``.
     """
-    heads = [f"{r['adapter']['sdk_name']} {r['adapter']['sdk_version']}" for r in reports]
+    heads = column_heads(reports)
     dates = sorted({r["provenance"]["datetime"][:10] for r in reports})
     lines = [
         f"# {title}",
