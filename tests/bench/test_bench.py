@@ -303,13 +303,18 @@ def run_trivial() -> int:
     return CounterMachine.steps
 
 
+def run_machines(harness: Harness) -> None:
+    """Run the conformance machines over ``harness`` once, as the engine runs them."""
+    with harness.alarms():
+        for machine in build_machines(harness):
+            run_machine(machine, STEP_SETTINGS)
+
+
 def run_reference() -> int:
     """Run the conformance machines around the reference adapter once; return the rule steps."""
     collector = Collector()
     harness = Harness(ReferenceAdapter(collector), collector, get_profile("seed"))
-    with harness.alarms():  # as the engine runs them
-        for machine in build_machines(harness):
-            run_machine(machine, STEP_SETTINGS)
+    run_machines(harness)
     harness.close()
     return harness.steps
 
@@ -332,9 +337,7 @@ class JsonlReference:
     def run(self) -> int:
         """Run the conformance machines over the child once; return the rule steps."""
         before = self.harness.steps
-        with self.harness.alarms():
-            for machine in build_machines(self.harness):
-                run_machine(machine, STEP_SETTINGS)
+        run_machines(self.harness)
         return self.harness.steps - before
 
     def close(self) -> None:

@@ -52,15 +52,20 @@ PROGRAM = SdkProgram(
 class SegmentAdapter(ServerSdkAdapter):
     """segment-analytics-python's ``Client`` in sync mode, aimed at the collector."""
 
+    SPEC = SPEC
+
     def __init__(self, collector: Collector) -> None:
         sdk = importlib.import_module("segment.analytics")  # the SDK is optional: import it here
         self.collector = collector
-        self.url, self._http = collector_url(collector, SPEC.wire)
-        self.client = sdk.Client(
+        self.url, self._http = collector_url(collector, self.SPEC.wire)
+        self.client = self._build_client(sdk)
+        self._info = self.SPEC.info()
+
+    def _build_client(self, sdk: Any) -> Any:
+        return sdk.Client(
             WRITE_KEY, host=self.url, sync_mode=True, gzip=False,
             max_retries=1, timeout=TIMEOUT_SECONDS,
         )  # fmt: skip
-        self._info = SPEC.info()
 
     def track(
         self,

@@ -18,15 +18,14 @@ not one the machine's single refused request can answer.
 
 from __future__ import annotations
 
-import importlib
+from typing import Any
 
 import attrs
 
 from conformance.adapters.python.segment import PROGRAM as SYNC_PROGRAM
 from conformance.adapters.python.segment import SPEC as SYNC_SPEC
 from conformance.adapters.python.segment import WRITE_KEY, SegmentAdapter
-from conformance.adapters.sdk import SdkProgram, collector_url
-from conformance.collector.store import Collector
+from conformance.adapters.sdk import SdkProgram
 
 SPEC = attrs.evolve(
     SYNC_SPEC, name="sdk-segment-background",
@@ -50,12 +49,10 @@ PROGRAM = SdkProgram(
 class SegmentBackgroundAdapter(SegmentAdapter):
     """segment-analytics-python's ``Client`` as shipped (background consumer), aimed at the collector."""
 
-    def __init__(self, collector: Collector) -> None:
-        sdk = importlib.import_module("segment.analytics")  # the SDK is optional: import it here
-        self.collector = collector
-        self.url, self._http = collector_url(collector, SPEC.wire)
-        self.client = sdk.Client(WRITE_KEY, host=self.url)
-        self._info = SPEC.info()
+    SPEC = SPEC
+
+    def _build_client(self, sdk: Any) -> Any:
+        return sdk.Client(WRITE_KEY, host=self.url)
 
     def _release_sdk(self) -> None:
         self.client.shutdown()
