@@ -177,6 +177,22 @@ def test_server_sdk_adapter_has_no_clients_and_stops_its_collector_even_when_rel
     assert http.stopped
 
 
+class _SdkThatWillNotStart(ServerSdkAdapter):
+    SPEC = sdk_specs()[0]
+
+    def _start_sdk(self) -> None:
+        raise RuntimeError("bad config")
+
+
+def test_an_adapter_whose_sdk_fails_to_start_stops_the_collector_it_served() -> None:
+    """When building the SDK client raises, the HTTP front end the adapter started is stopped."""
+    pytest.importorskip(_SdkThatWillNotStart.SPEC.import_name)
+    collector = Collector()
+    with pytest.raises(RuntimeError, match="bad config"):
+        _SdkThatWillNotStart(collector)
+    assert collector.url is None
+
+
 # -- one declaration per SDK ---------------------------------------------------------------------
 def _tox_sdk_names() -> dict[str, set[str]]:
     """The SDK env names tox.ini lists in each of the places it must list them."""

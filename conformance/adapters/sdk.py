@@ -156,17 +156,36 @@ def collector_url(collector: Collector, vendor: str | None = None) -> tuple[str,
 class ServerSdkAdapter:
     """What the built-in server-SDK adapters share: no clients, and a collector they may own.
 
-    A subclass sets ``_info`` and ``url, _http`` (from :func:`collector_url`) and implements the
-    server operations and ``flush``. ``shutdown`` releases the SDK (a flush, unless the
-    subclass overrides ``_release_sdk``) and then stops the collector the adapter started.
+    ``__init__`` points the adapter at the collector (``url``, from :func:`collector_url`)
+    and calls ``_start_sdk()``, where a subclass imports its SDK and builds its one
+    long-lived client; a subclass implements the server operations and ``flush``.
+    ``shutdown`` releases the SDK (a flush, unless the subclass overrides ``_release_sdk``)
+    and then stops the collector the adapter started.
     """
 
     _info: AdapterInfo
     _http: bool
     """Whether this adapter started the collector's HTTP front end (then it stops it)."""
     collector: Collector
+    url: str
+    """Where the SDK posts: the collector's mount for the spec's wire vendor."""
     SPEC: SdkSpec
     """The adapter's one declaration; ``info`` is derived from it."""
+
+    def __init__(self, collector: Collector) -> None:
+        self._info = self.SPEC.info()  # first: it names the distribution when it is missing
+        self.collector = collector
+        self.url, self._http = collector_url(collector, self.SPEC.wire)
+        try:
+            self._start_sdk()
+        except BaseException:
+            if self._http:  # nothing else will stop the front end this call started
+                collector.close()
+            raise
+
+    def _start_sdk(self) -> None:
+        """Import the SDK and build its client aimed at ``self.url`` (each subclass says how)."""
+        raise NotImplementedError
 
     @property
     def info(self) -> AdapterInfo:

@@ -40,8 +40,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance.adapters.protocol import AdapterKind
-from conformance.adapters.sdk import SdkProgram, SdkSpec, ServerSdkAdapter, collector_url
-from conformance.collector.store import Collector
+from conformance.adapters.sdk import SdkProgram, SdkSpec, ServerSdkAdapter
 
 DISTRIBUTION = "amplitude-analytics"
 SPEC = SdkSpec(
@@ -72,10 +71,10 @@ PROGRAM = SdkProgram(
 class AmplitudeAdapter(ServerSdkAdapter):
     """amplitude-analytics' ``Amplitude`` client, aimed at the collector."""
 
-    def __init__(self, collector: Collector) -> None:
+    SPEC = SPEC
+
+    def _start_sdk(self) -> None:
         self._sdk = amplitude = importlib.import_module("amplitude")  # the SDK is optional
-        self.collector = collector
-        self.url, self._http = collector_url(collector, SPEC.wire)
         config = amplitude.Config(
             server_url=f"{self.url}/2/httpapi",
             flush_interval_millis=FLUSH_INTERVAL_MILLIS,
@@ -83,7 +82,6 @@ class AmplitudeAdapter(ServerSdkAdapter):
         )
         self.client = amplitude.Amplitude(API_KEY, config)
         logging.getLogger(amplitude.constants.LOGGER_NAME).setLevel(logging.CRITICAL)
-        self._info = SPEC.info()
 
     def track(
         self,

@@ -32,8 +32,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance.adapters.protocol import AdapterKind
-from conformance.adapters.sdk import SdkProgram, SdkSpec, ServerSdkAdapter, collector_url
-from conformance.collector.store import Collector
+from conformance.adapters.sdk import SdkProgram, SdkSpec, ServerSdkAdapter
 
 DISTRIBUTION = "mixpanel"
 SPEC = SdkSpec(
@@ -70,13 +69,12 @@ builds its own Consumer)."""
 class MixpanelAdapter(ServerSdkAdapter):
     """mixpanel-python's ``Mixpanel`` with a loopback ``Consumer``."""
 
-    def __init__(self, collector: Collector) -> None:
+    SPEC = SPEC
+
+    def _start_sdk(self) -> None:
         self._sdk: Any = importlib.import_module("mixpanel")  # the SDK is optional: import it here
-        self.collector = collector
-        self.url, self._http = collector_url(collector, SPEC.wire)
         self.consumer = self._consumer(self._sdk.Consumer)
         self.client = self._sdk.Mixpanel(TOKEN, consumer=self.consumer)
-        self._info = SPEC.info()
 
     def _consumer(self, consumer_class: Any) -> Any:
         """A plain ``Consumer`` whose four endpoint URLs are the collector's."""

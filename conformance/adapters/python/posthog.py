@@ -30,8 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance.adapters.protocol import AdapterKind
-from conformance.adapters.sdk import SdkProgram, SdkSpec, ServerSdkAdapter, collector_url
-from conformance.collector.store import Collector
+from conformance.adapters.sdk import SdkProgram, SdkSpec, ServerSdkAdapter
 
 DISTRIBUTION = "posthog"
 SPEC = SdkSpec(
@@ -67,16 +66,18 @@ PROGRAM = SdkProgram(
 class PostHogAdapter(ServerSdkAdapter):
     """posthog's ``Posthog`` client in sync mode, aimed at the collector."""
 
-    def __init__(self, collector: Collector) -> None:
+    SPEC = SPEC
+
+    def _start_sdk(self) -> None:
         sdk = importlib.import_module("posthog")  # the SDK is optional: import it here
-        self.collector = collector
-        self.url, self._http = collector_url(collector, SPEC.wire)
-        self.client = sdk.Posthog(
+        self.client = self._build_client(sdk)
+        logging.getLogger("posthog").setLevel(logging.WARNING)
+
+    def _build_client(self, sdk: Any) -> Any:
+        return sdk.Posthog(
             API_KEY, host=self.url, sync_mode=True, debug=True, gzip=False,
             max_retries=1, timeout=TIMEOUT_SECONDS, capture_mode="v0",
         )  # fmt: skip
-        logging.getLogger("posthog").setLevel(logging.WARNING)
-        self._info = SPEC.info()
 
     def track(
         self,

@@ -25,8 +25,7 @@ from typing import Any
 
 from conformance.adapters.protocol import AdapterKind
 from conformance.adapters.python.segment import TIMEOUT_SECONDS, WRITE_KEY, SegmentAdapter
-from conformance.adapters.sdk import SdkProgram, SdkSpec, collector_url
-from conformance.collector.store import Collector
+from conformance.adapters.sdk import SdkProgram, SdkSpec
 
 DISTRIBUTION = "rudder-sdk-python"
 SPEC = SdkSpec(
@@ -38,8 +37,8 @@ SPEC = SdkSpec(
 """The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
 
 
-def _import_client() -> Any:
-    """Import the SDK's ``Client``, undoing any environment change its import made."""
+def _import_sdk() -> Any:
+    """Import ``rudderstack.analytics``, undoing any environment change its import made."""
     saved = dict(os.environ)
     try:
         sdk = importlib.import_module("rudderstack.analytics")  # the SDK is optional
@@ -49,7 +48,7 @@ def _import_client() -> Any:
         for key, value in saved.items():
             if os.environ.get(key) != value:
                 os.environ[key] = value
-    return sdk.Client
+    return sdk
 
 
 PROGRAM = SdkProgram(
@@ -69,14 +68,13 @@ class RudderStackAdapter(SegmentAdapter):
     client, its default gzip and the declaration differ.
     """
 
-    def __init__(self, collector: Collector) -> None:
-        client_class = _import_client()
-        self.collector = collector
-        self.url, self._http = collector_url(collector, SPEC.wire)
-        self.client = client_class(
-            WRITE_KEY, host=self.url, sync_mode=True, max_retries=1, timeout=TIMEOUT_SECONDS
-        )
-        self._info = SPEC.info()
+    SPEC = SPEC
+
+    def _import_sdk(self) -> Any:
+        return _import_sdk()
+
+    def _build_client(self, sdk: Any) -> Any:
+        return sdk.Client(WRITE_KEY, host=self.url, sync_mode=True, max_retries=1, timeout=TIMEOUT_SECONDS)
 
 
 ADAPTER = RudderStackAdapter

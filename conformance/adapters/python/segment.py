@@ -23,8 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance.adapters.protocol import AdapterKind
-from conformance.adapters.sdk import SdkProgram, SdkSpec, ServerSdkAdapter, collector_url
-from conformance.collector.store import Collector
+from conformance.adapters.sdk import SdkProgram, SdkSpec, ServerSdkAdapter
 
 DISTRIBUTION = "segment-analytics-python"
 SPEC = SdkSpec(
@@ -54,12 +53,11 @@ class SegmentAdapter(ServerSdkAdapter):
 
     SPEC = SPEC
 
-    def __init__(self, collector: Collector) -> None:
-        sdk = importlib.import_module("segment.analytics")  # the SDK is optional: import it here
-        self.collector = collector
-        self.url, self._http = collector_url(collector, self.SPEC.wire)
-        self.client = self._build_client(sdk)
-        self._info = self.SPEC.info()
+    def _start_sdk(self) -> None:
+        self.client = self._build_client(self._import_sdk())
+
+    def _import_sdk(self) -> Any:
+        return importlib.import_module("segment.analytics")  # the SDK is optional: import it here
 
     def _build_client(self, sdk: Any) -> Any:
         return sdk.Client(

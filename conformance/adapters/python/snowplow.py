@@ -39,8 +39,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance.adapters.protocol import AdapterKind
-from conformance.adapters.sdk import SdkSpec, ServerSdkAdapter, collector_url
-from conformance.collector.store import Collector
+from conformance.adapters.sdk import SdkSpec, ServerSdkAdapter
 
 DISTRIBUTION = "snowplow-tracker"
 SPEC = SdkSpec(
@@ -67,19 +66,18 @@ def schema_for(event: str) -> str:
 class SnowplowAdapter(ServerSdkAdapter):
     """snowplow-tracker's ``Tracker`` with a synchronous ``Emitter`` aimed at the collector."""
 
-    def __init__(self, collector: Collector) -> None:
+    SPEC = SPEC
+
+    def _start_sdk(self) -> None:
         snowplow_tracker = importlib.import_module("snowplow_tracker")  # the SDK is optional
         for name in _LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
         self._sdk = snowplow_tracker
-        self.collector = collector
-        self.url, self._http = collector_url(collector, SPEC.wire)
         self.emitter = snowplow_tracker.Emitter(
             self.url, method="post", batch_size=1, request_timeout=TIMEOUT_SECONDS,
             max_retry_delay_seconds=MAX_RETRY_DELAY_SECONDS,
         )  # fmt: skip
         self.tracker = snowplow_tracker.Tracker(NAMESPACE, self.emitter)
-        self._info = SPEC.info()
 
     def track(
         self,
