@@ -186,3 +186,25 @@ def test_a_shared_anonymous_id_is_caught_on_unmarked_events() -> None:
 
     found = {v.requirement for v in replay(adapter, _TWO_DEVICES_ALIAS_ONE_ID[:2], profile="posthog")}
     assert "client.anonymous-id.per-client" in found
+
+
+def test_payload_difference_names_the_keys_added_lost_and_changed() -> None:
+    """A payload violation says which property and trait keys appeared, went missing or changed."""
+    from conformance.machines.server_checks import payload_difference
+
+    want = ({"plan": "pro", "n": 1}, {"b": ""})
+    got = ({"plan": "free", "$lib": "x"}, {"b": "", "$context_tags": []})
+    assert payload_difference(want, got) == (
+        "properties added '$lib'; properties lost 'n'; properties changed 'plan'; traits added '$context_tags'")
+    assert payload_difference(want, want) == "the same keys and values, in another form"
+
+
+def test_a_mutant_that_writes_into_the_callers_traits_breaks_not_retained() -> None:
+    """identify() adding a key to the caller's traits dict is a server.arguments.not-retained violation."""
+    violations = replay(adapter="mutant-server-mutates-traits", machine="server",
+                        steps=[("identify", {"user_id": "u1", "anonymous_id": None, "traits": {"b": ""}})])  # fmt: skip
+    messages = {v.requirement: v.message for v in violations}
+    assert messages["server.arguments.not-retained"] in {
+        "identify (step 1) changed the traits dict the caller passed",
+        "the event of step 1 carried another payload (traits added '$context_tags')",
+    }

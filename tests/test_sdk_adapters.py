@@ -17,9 +17,13 @@ from simulator import Kind
 
 ADAPTER_MODULES = (
     "conformance.adapters.python.segment",
+    "conformance.adapters.python.segment_background",
     "conformance.adapters.python.rudderstack",
+    "conformance.adapters.python.rudderstack_module",
     "conformance.adapters.python.posthog",
+    "conformance.adapters.python.posthog_background",
     "conformance.adapters.python.mixpanel",
+    "conformance.adapters.python.mixpanel_buffered",
     "conformance.adapters.python.amplitude",
     "conformance.adapters.python.snowplow",
 )
@@ -38,9 +42,12 @@ EXPECTED_IDS: dict[str, dict[str, Any]] = {
     "sdk-segment": {"user_id": "u1", "anonymous_id": "a1"},
     "sdk-segment-background": {"user_id": "u1", "anonymous_id": "a1"},
     "sdk-rudderstack": {"user_id": "u1", "anonymous_id": "a1"},
+    "sdk-rudderstack-module": {"user_id": "u1", "anonymous_id": "a1"},
     # One distinct id: the user id wins; the anonymous id has no field (module docstring).
     "sdk-posthog": {"distinct_id": "u1", "user_id": None, "anonymous_id": None},
+    "sdk-posthog-background": {"distinct_id": "u1", "user_id": None, "anonymous_id": None},
     "sdk-mixpanel": {"distinct_id": "u1", "user_id": None, "anonymous_id": None},
+    "sdk-mixpanel-buffered": {"distinct_id": "u1", "user_id": None, "anonymous_id": None},
     # The anonymous id is Amplitude's device id.
     "sdk-amplitude": {"user_id": "u1", "device_id": "a1", "anonymous_id": None},
     # Snowplow uid / duid.
@@ -81,15 +88,15 @@ def test_each_adapter_module_imports_without_its_sdk() -> None:
     assert done.stdout.strip().split(",") == [spec.name for spec in sdk_specs()]
 
 
-def test_sdk_adapters_lists_seven_uniquely_named_server_adapters_over_six_sdks() -> None:
-    """sdk_specs() has seven adapters with unique names and classes, over six SDKs.
+def test_sdk_adapters_lists_ten_uniquely_named_server_adapters_over_six_sdks() -> None:
+    """sdk_specs() has ten adapters with unique names and classes, over six SDKs.
 
-    An SDK run in a second mode (segment's background consumer) shares its sync adapter's
-    distribution, import name, pin and wire.
+    An SDK run in a second mode (a background consumer, a module-level API, a buffered
+    consumer) shares its first adapter's distribution, import name, pin and wire.
     """
-    assert len(sdk_specs()) == 7
-    assert len({spec.name for spec in sdk_specs()}) == 7
-    assert len({spec.adapter for spec in sdk_specs()}) == 7
+    assert len(sdk_specs()) == 10
+    assert len({spec.name for spec in sdk_specs()}) == 10
+    assert len({spec.adapter for spec in sdk_specs()}) == 10
     assert len({spec.import_name for spec in sdk_specs()}) == 6
     by_distribution: dict[str, set[tuple[str, str, str]]] = {}
     for spec in sdk_specs():
@@ -260,3 +267,29 @@ def test_the_env_runner_refuses_an_unknown_env_with_exit_2(capsys: pytest.Captur
 
     assert main(["sdk-nope"]) == 2
     assert "sdk-segment" in capsys.readouterr().err
+
+
+def test_a_module_level_adapter_opened_inside_another_leaves_the_outer_one_working() -> None:
+    """rudder-sdk-python's module client is process-wide: a nested adapter restores the outer one's.
+
+    The suite opens a second adapter (to minimize a reproducer) while the first is open; the
+    first one's later calls must still reach its own collector, not the closed one.
+    """
+    pytest.importorskip("rudderstack")
+    from conformance.adapters.python.rudderstack_module import ADAPTER
+
+    outer_collector, inner_collector = Collector(), Collector()
+    outer = ADAPTER(outer_collector)
+    try:
+        outer.track("before", {}, user_id="u1", anonymous_id=None)
+        inner = ADAPTER(inner_collector)
+        try:
+            inner.track("inner", {}, user_id="u2", anonymous_id=None)
+        finally:
+            inner.shutdown()
+        outer.track("after", {}, user_id="u1", anonymous_id=None)
+        outer.flush()
+    finally:
+        outer.shutdown()
+    assert sorted(e.name for e in outer_collector.drain()) == ["after", "before"]
+    assert [e.name for e in inner_collector.drain()] == ["inner"]

@@ -111,9 +111,10 @@ def sdk_specs() -> tuple[SdkSpec, ...]:
     return tuple(specs)
 
 
-ORDER = {"segment": 0, "rudderstack": 1, "posthog": 2, "mixpanel": 3, "amplitude": 4, "snowplow": 5,
-         "segment_background": 6}  # fmt: skip
-"""The matrix's column order for the first adapters; a new module sorts after them."""
+ORDER = {"segment": 0, "segment_background": 1, "rudderstack": 2, "rudderstack_module": 3, "posthog": 4,
+         "posthog_background": 5, "posthog_contexts": 6, "mixpanel": 7, "mixpanel_buffered": 8, "amplitude": 9,
+         "snowplow": 10}  # fmt: skip
+"""The matrix's column order (each SDK's modes side by side); a new module sorts after these."""
 
 
 def spec_named(name: str) -> SdkSpec:

@@ -86,8 +86,14 @@ class ServerMachine(ServerChecks):
                            **self._ids(user_id, anonymous_id)}  # fmt: skip
         self._model_call(seq, lambda: self.model.server.identify(
             user_id, marked, anonymous_id=anonymous_id))
+        passed = dict(snapshot(marked))
         self.h.call("identify()", self.h.adapter.identify, user_id=user_id,
                     anonymous_id=anonymous_id, traits=marked)  # fmt: skip
+        self._check("server.arguments.not-retained")
+        if marked != passed:
+            self._violate("server.arguments.not-retained",
+                          f"identify (step {seq}) changed the traits dict the caller passed",
+                          expected=passed, observed=dict(snapshot(marked)), step=seq)
 
     @drawn_rule(name=gen.NAME_POOL, user_id=gen.NO_ID_POOL, anonymous_id=gen.NO_ID_POOL)
     def track_without_ids(self, name: str, user_id: str | None = None,

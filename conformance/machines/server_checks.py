@@ -74,7 +74,8 @@ class ServerChecks(BaseMachine):
             elif any(set(c.get("traits", {})) & (got_keys - want_keys) for c in earlier) or (any(set(c.get("properties", {})) & (got_keys - want_keys) for c in earlier
                      if c.get("properties") is not None) and not self._was_shared(seq)):
                 requirement = "server.state.no-carry-over"
-            self._violate(requirement, f"the event of step {seq} carried another payload",
+            how = payload_difference(payload_want, payload_got)
+            self._violate(requirement, f"the event of step {seq} carried another payload ({how})",
                           expected=payload_want, observed=payload_got, step=seq)
 
     def _was_shared(self, seq: int) -> bool:
@@ -178,3 +179,19 @@ def rewritten(want: Event, got: Event) -> str:
         if not arrived or all(v in {want.user_id, want.anonymous_id} for v in arrived):
             return f"{name} dropped"
     return ""
+
+
+def payload_difference(want: tuple[dict[str, Any], dict[str, Any]],
+                       got: tuple[dict[str, Any], dict[str, Any]]) -> str:  # fmt: skip
+    """How the properties and traits that arrived differ from the call's, in a few words.
+
+    ``properties added '$lib'; traits changed 'plan'``: the keys that appeared, went missing
+    or changed value, so an expected failure can pin which keys (its ``match``).
+    """
+    parts = []
+    for part, wanted, arrived in (("properties", want[0], got[0]), ("traits", want[1], got[1])):
+        for verb, keys in (("added", arrived.keys() - wanted.keys()), ("lost", wanted.keys() - arrived.keys()),
+                           ("changed", {k for k in wanted.keys() & arrived.keys() if wanted[k] != arrived[k]})):
+            if keys:
+                parts.append(f"{part} {verb} " + ", ".join(repr(k) for k in sorted(keys, key=str)))
+    return "; ".join(parts) or "the same keys and values, in another form"

@@ -116,6 +116,17 @@ class _ServerMutatesProperties(_MutantAdapter):
         super().track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
 
 
+@mutant("mutant-server-mutates-traits", _NOT_RETAINED,
+        "Server identify() adds a key of its own to the caller's traits dict instead of to a "
+        "copy (posthog-python's set() inside a new_context() adds $context_tags so).",
+        scope="server")  # fmt: skip
+class _ServerMutatesTraits(_MutantAdapter):
+    def identify(self, *, user_id: str | None, anonymous_id: str | None,
+                 traits: Mapping[str, Any]) -> None:  # fmt: skip
+        cast("dict[str, Any]", traits)["$context_tags"] = []
+        super().identify(user_id=user_id, anonymous_id=anonymous_id, traits=traits)
+
+
 @mutant("mutant-server-properties-by-reference", _NOT_RETAINED,
         "Server track() queues the caller's properties dict itself, so changes the caller "
         "makes before the flush are sent.", scope="server", also_breaks=(_CARRY_OVER,))  # fmt: skip

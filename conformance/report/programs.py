@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -132,8 +133,8 @@ def program_text(spec: SdkSpec, program: SdkProgram, entry: ExpectedFailure, cal
         if not template:
             msg = f"{spec.name}'s program has no {name} (a reproducer that calls it cannot be written)"
             raise ValueError(msg)
-        code = template.format(**{k: repr(v) for k, v in arguments.items()})
-        lines += [f"def step_{number}():", f"    {code}", "", "", f"call({number}, {name!r}, step_{number})", "", ""]
+        code = textwrap.indent(template.format(**{k: repr(v) for k, v in arguments.items()}), "    ")
+        lines += [f"def step_{number}():", code, "", "", f"call({number}, {name!r}, step_{number})", "", ""]
     if program.shutdown:
         lines.append(program.shutdown)
     return "\n".join(lines).rstrip("\n") + "\n"

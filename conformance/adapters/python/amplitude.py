@@ -12,6 +12,10 @@ device id *is* the anonymous id. The adapter's documented mapping, one call to o
   ``Identify()`` with ``set(key, value)`` for every trait, in order;
 * Amplitude has no alias.
 
+This is the SDK's default delivery mode, the one applications run: amplitude-analytics has
+no synchronous mode, so ``sdk-amplitude`` has no second variant (a background consumer
+thread batches the buffer; ``flush()`` hands it over at once).
+
 Ids and dicts are passed as given (``None`` stays ``None``). The client is built once with
 ``Config(server_url=<collector>/2/httpapi)`` and few ``flush_max_retries``. Delivery:
 

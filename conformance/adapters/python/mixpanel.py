@@ -73,8 +73,11 @@ class MixpanelAdapter(ServerSdkAdapter):
 
     def _start_sdk(self) -> None:
         self._sdk: Any = importlib.import_module("mixpanel")  # the SDK is optional: import it here
-        self.consumer = self._consumer(self._sdk.Consumer)
+        self.consumer = self._build_consumer(self._sdk)
         self.client = self._sdk.Mixpanel(TOKEN, consumer=self.consumer)
+
+    def _build_consumer(self, sdk: Any) -> Any:
+        return self._consumer(sdk.Consumer)
 
     def _consumer(self, consumer_class: Any) -> Any:
         """A plain ``Consumer`` whose four endpoint URLs are the collector's."""

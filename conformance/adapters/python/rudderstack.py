@@ -37,7 +37,7 @@ SPEC = SdkSpec(
 """The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
 
 
-def _import_sdk() -> Any:
+def import_sdk() -> Any:
     """Import ``rudderstack.analytics``, undoing any environment change its import made."""
     saved = dict(os.environ)
     try:
@@ -71,7 +71,7 @@ class RudderStackAdapter(SegmentAdapter):
     SPEC = SPEC
 
     def _import_sdk(self) -> Any:
-        return _import_sdk()
+        return import_sdk()
 
     def _build_client(self, sdk: Any) -> Any:
         return sdk.Client(WRITE_KEY, host=self.url, sync_mode=True, max_retries=1, timeout=TIMEOUT_SECONDS)

@@ -75,6 +75,9 @@ POSTHOG_AUTOMATIC_PROPERTIES: Final = frozenset(
         "$groups",
         "$is_identified",
         "$process_person_profile",
+        # posthog-python adds it to every event captured inside a new_context() (the names of
+        # the context's tags): SDK metadata like $lib. Inside $set it stays a trait.
+        "$context_tags",
     }
 )
 
