@@ -1,0 +1,54 @@
+"""mixpanel 5.4.1: delivery.message-id.unique (found by identity-conformance).
+
+API limit, found once a missing message id counted as a violation: people_set() (the identify mapping) posts /engage profile updates with no message id at all ($insert_id exists only on track events), so a resent profile update cannot be told from a second call.
+
+Run it against any endpoint that takes the SDK's posts, for example
+`identity-conformance collector --port 8080` in another terminal:
+
+    python delivery.message-id.unique.py http://127.0.0.1:8080/mixpanel
+
+Each call prints whether the SDK accepted it; the collector prints what arrived."""
+
+import sys
+
+from mixpanel import BufferedConsumer, Mixpanel
+
+URL = sys.argv[1] if len(sys.argv) > 1 else 'http://127.0.0.1:8080/mixpanel'
+consumer = BufferedConsumer(events_url=URL + '/track', people_url=URL + '/engage'); client = Mixpanel('identity-conformance-token', consumer=consumer)
+
+
+def call(number, what, statement):
+    try:
+        statement()
+    except Exception as exc:
+        print(f"call {number} ({what}): refused: {type(exc).__name__}", flush=True)
+    else:
+        print(f"call {number} ({what}): accepted", flush=True)
+
+
+def step_1():
+    client.people_set('u1' if 'u1' is not None else None, {'ic_seq': 100001})
+
+
+call(1, 'identify', step_1)
+
+
+def step_2():
+    consumer.flush()
+
+
+call(2, 'flush', step_2)
+
+
+def step_3():
+    consumer.flush()
+
+
+call(3, 'flush', step_3)
+
+
+def step_4():
+    consumer.flush()
+
+
+call(4, 'flush', step_4)

@@ -1,0 +1,64 @@
+"""posthog 7.91.1: server.ids.both-link (found by identity-conformance).
+
+Follows from the one-id API: no event carries both ids, so an anonymous id's earlier events never resolve to the user who later calls with both. An identify naming only an anonymous id is set(distinct_id=<anonymous id>), so downstream that identify is a person of its own named by the anonymous id ('resolves to user 'anon-a''); replay(adapter='sdk-posthog-contexts', machine='server', steps=[('identify', {'user_id': None, 'anonymous_id': 'anon-a', 'traits': {}}), ('track', {'name': 'a', 'properties': {}, 'user_id': 'u3', 'anonymous_id': 'anon-a'}), ('flush', {})]) shows it.
+
+Run it against any endpoint that takes the SDK's posts, for example
+`identity-conformance collector --port 8080` in another terminal:
+
+    python server.ids.both-link.py http://127.0.0.1:8080/posthog
+
+Each call prints whether the SDK accepted it; the collector prints what arrived."""
+
+import sys
+
+import posthog
+from posthog import Posthog
+
+URL = sys.argv[1] if len(sys.argv) > 1 else 'http://127.0.0.1:8080/posthog'
+client = Posthog('phc_identity_conformance', host=URL)
+
+
+def call(number, what, statement):
+    try:
+        statement()
+    except Exception as exc:
+        print(f"call {number} ({what}): refused: {type(exc).__name__}", flush=True)
+    else:
+        print(f"call {number} ({what}): accepted", flush=True)
+
+
+def step_1():
+    with posthog.new_context(client=client):
+        if None is not None or 'anon-a' is not None:
+            posthog.identify_context(None if None is not None else 'anon-a')
+        client.capture('a#100001', properties={})
+
+
+call(1, 'track', step_1)
+
+
+def step_2():
+    with posthog.new_context(client=client):
+        if 'u1' is not None or 'anon-a' is not None:
+            posthog.identify_context('u1' if 'u1' is not None else 'anon-a')
+        client.capture('a#100002', properties={})
+
+
+call(2, 'track', step_2)
+
+
+def step_3():
+    client.flush()
+
+
+call(3, 'flush', step_3)
+
+
+def step_4():
+    client.flush()
+
+
+call(4, 'flush', step_4)
+
+
+client.shutdown()

@@ -1,0 +1,54 @@
+"""posthog 7.91.1: server.ids.exactly-as-given (found by identity-conformance).
+
+API limit: capture() and set() take one distinct_id, so a call naming both a user id and an anonymous id arrives with the user id only; the anonymous id is lost.
+
+Run it against any endpoint that takes the SDK's posts, for example
+`identity-conformance collector --port 8080` in another terminal:
+
+    python server.ids.exactly-as-given.py http://127.0.0.1:8080/posthog
+
+Each call prints whether the SDK accepted it; the collector prints what arrived."""
+
+import sys
+
+import posthog
+from posthog import Posthog
+
+URL = sys.argv[1] if len(sys.argv) > 1 else 'http://127.0.0.1:8080/posthog'
+client = Posthog('phc_identity_conformance', host=URL)
+
+
+def call(number, what, statement):
+    try:
+        statement()
+    except Exception as exc:
+        print(f"call {number} ({what}): refused: {type(exc).__name__}", flush=True)
+    else:
+        print(f"call {number} ({what}): accepted", flush=True)
+
+
+def step_1():
+    with posthog.new_context(client=client):
+        if 'u1' is not None or 'anon-a' is not None:
+            posthog.identify_context('u1' if 'u1' is not None else 'anon-a')
+        client.capture('a#100001', properties={})
+
+
+call(1, 'track', step_1)
+
+
+def step_2():
+    client.flush()
+
+
+call(2, 'flush', step_2)
+
+
+def step_3():
+    client.flush()
+
+
+call(3, 'flush', step_3)
+
+
+client.shutdown()
