@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -281,3 +282,77 @@ def test_a_reproducer_that_shows_nothing_leaves_the_declaration_stale() -> None:
     result = run(load_adapter("reference"), expected_failures=[entry])
     [kept] = [r for r in result.results if r.requirement == entry.requirement]
     assert kept.verdict is Verdict.XPASS
+
+
+def test_a_finding_from_concurrent_calls_says_how_often_its_reproducer_shows_it() -> None:
+    """A race's violations carry '[race: shown in k of n replays of its reproducer]'."""
+    result = run(load_adapter("mutant-server-ids-on-instance"), run_settings=FAST,
+                 stop_on=frozenset({"server.threads.isolated"}))  # fmt: skip
+    failing = next(r for r in result.results if r.requirement == "server.threads.isolated")
+    assert failing.verdict is Verdict.FAIL
+    assert failing.reproducer is not None
+    assert "concurrent_calls" in failing.reproducer
+    assert all(re.search(r" \[race: shown in (\d+) of (\d+) replays of its reproducer\]$", v.message)
+               for v in failing.violations), failing.violations
+
+
+def test_replay_rate_counts_the_replays_that_show_the_requirement() -> None:
+    """replay_rate replays a trace n times on one adapter: all show a deterministic bug, none a correct SDK."""
+    from conformance.engine.minimize import makes_concurrent_calls, replay_rate
+
+    trace = {"profile": "seed", "machine": "server",
+             "steps": [{"rule": "track_without_ids", "args": {"name": "a"}}]}  # fmt: skip
+    assert replay_rate(load_adapter("mutant-server-accepts-no-ids"), trace,
+                       "server.ids.at-least-one", times=3) == (3, 3)
+    assert replay_rate(load_adapter("reference"), trace, "server.ids.at-least-one", times=2) == (0, 2)
+    assert not makes_concurrent_calls(trace)
+    assert makes_concurrent_calls({"steps": [{"rule": "concurrent_calls", "args": {"count": 2}}]})
+
+
+@pytest.mark.slow
+def test_the_reference_passes_twenty_runs_of_twenty_with_different_seeds() -> None:
+    """Concurrent steps of up to 32 threads included, a correct SDK never fails: 20 seeds, 20 passes."""
+    outcomes = [run(ReferenceAdapter, run_settings=RunSettings(seed=seed)) for seed in range(20)]
+    failed = {seed: [r.requirement for r in o.results if r.verdict not in {Verdict.PASS, Verdict.SKIP}]
+              for seed, o in enumerate(outcomes) if o.exit_code != 0}  # fmt: skip
+    assert not failed, failed
+    assert all(o.rule_counts.get("concurrent_calls", 0) > 0 for o in outcomes)
+
+
+class _MachinesFinished:
+    """A handler that keeps the MachineFinished events."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def start(self) -> None:
+        pass
+
+    def handle_event(self, event: Any) -> None:
+        from conformance.engine.events import MachineFinished
+
+        if isinstance(event, MachineFinished):
+            self.events.append(event)
+
+    def shutdown(self) -> None:
+        pass
+
+
+def test_a_machine_whose_checks_no_example_reached_is_run_again_on_other_seeds() -> None:
+    """Too few steps to reach a check: the machine reruns MAX_TOP_UPS times, then it is an ERROR."""
+    from conformance.engine.run import MAX_TOP_UPS
+
+    finished = _MachinesFinished()
+    result = run(ReferenceAdapter, run_settings=RunSettings(max_examples=2, step_count=1), handlers=[finished])
+    client = next(f for f in finished.events if f.machine == "client")
+    assert client.examples == 2 * (1 + MAX_TOP_UPS)
+    assert _verdicts(result)["client.reset.forgets-user"] is Verdict.ERROR
+
+
+def test_a_machine_that_reaches_every_check_is_not_run_again() -> None:
+    """A run whose examples reach every check runs each machine's examples once."""
+    finished = _MachinesFinished()
+    result = run(ReferenceAdapter, run_settings=RunSettings(seed=0), handlers=[finished])
+    assert result.exit_code == 0
+    assert [f.machine for f in finished.events] == ["client", "server"]
+    assert all(f.examples < 2 * 60 for f in finished.events), finished.events  # one round each

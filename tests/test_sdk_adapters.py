@@ -22,10 +22,12 @@ ADAPTER_MODULES = (
     "conformance.adapters.python.rudderstack_module",
     "conformance.adapters.python.posthog",
     "conformance.adapters.python.posthog_background",
+    "conformance.adapters.python.posthog_contexts",
     "conformance.adapters.python.mixpanel",
     "conformance.adapters.python.mixpanel_buffered",
     "conformance.adapters.python.amplitude",
     "conformance.adapters.python.snowplow",
+    "conformance.adapters.python.snowplow_tracker_subject",
 )
 SDK_IMPORT_NAMES = (
     "segment",
@@ -46,12 +48,14 @@ EXPECTED_IDS: dict[str, dict[str, Any]] = {
     # One distinct id: the user id wins; the anonymous id has no field (module docstring).
     "sdk-posthog": {"distinct_id": "u1", "user_id": None, "anonymous_id": None},
     "sdk-posthog-background": {"distinct_id": "u1", "user_id": None, "anonymous_id": None},
+    "sdk-posthog-contexts": {"distinct_id": "u1", "user_id": None, "anonymous_id": None},
     "sdk-mixpanel": {"distinct_id": "u1", "user_id": None, "anonymous_id": None},
     "sdk-mixpanel-buffered": {"distinct_id": "u1", "user_id": None, "anonymous_id": None},
     # The anonymous id is Amplitude's device id.
     "sdk-amplitude": {"user_id": "u1", "device_id": "a1", "anonymous_id": None},
     # Snowplow uid / duid.
     "sdk-snowplow": {"user_id": "u1", "anonymous_id": "a1"},
+    "sdk-snowplow-tracker-subject": {"user_id": "u1", "anonymous_id": "a1"},
 }
 
 
@@ -88,15 +92,15 @@ def test_each_adapter_module_imports_without_its_sdk() -> None:
     assert done.stdout.strip().split(",") == [spec.name for spec in sdk_specs()]
 
 
-def test_sdk_adapters_lists_ten_uniquely_named_server_adapters_over_six_sdks() -> None:
-    """sdk_specs() has ten adapters with unique names and classes, over six SDKs.
+def test_sdk_adapters_lists_twelve_uniquely_named_server_adapters_over_six_sdks() -> None:
+    """sdk_specs() has twelve adapters with unique names and classes, over six SDKs.
 
     An SDK run in a second mode (a background consumer, a module-level API, a buffered
-    consumer) shares its first adapter's distribution, import name, pin and wire.
+    consumer, context or tracker-level identity) shares its first adapter's distribution, import name, pin and wire.
     """
-    assert len(sdk_specs()) == 10
-    assert len({spec.name for spec in sdk_specs()}) == 10
-    assert len({spec.adapter for spec in sdk_specs()}) == 10
+    assert len(sdk_specs()) == 12
+    assert len({spec.name for spec in sdk_specs()}) == 12
+    assert len({spec.adapter for spec in sdk_specs()}) == 12
     assert len({spec.import_name for spec in sdk_specs()}) == 6
     by_distribution: dict[str, set[tuple[str, str, str]]] = {}
     for spec in sdk_specs():

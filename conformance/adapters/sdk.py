@@ -113,7 +113,7 @@ def sdk_specs() -> tuple[SdkSpec, ...]:
 
 ORDER = {"segment": 0, "segment_background": 1, "rudderstack": 2, "rudderstack_module": 3, "posthog": 4,
          "posthog_background": 5, "posthog_contexts": 6, "mixpanel": 7, "mixpanel_buffered": 8, "amplitude": 9,
-         "snowplow": 10}  # fmt: skip
+         "snowplow": 10, "snowplow_tracker_subject": 11}  # fmt: skip
 """The matrix's column order (each SDK's modes side by side); a new module sorts after these."""
 
 

@@ -26,6 +26,10 @@ MAX_SECONDS = 30.0
 process, a browser) gets more time than an in-process one, never unbounded."""
 MAX_STEPS = 60
 """Longer traces are left as Hypothesis shrank them."""
+RACE_REPLAYS = 10
+"""Replays of a reproducer that makes concurrent calls: a race comes and goes, so the report
+says how often it came back (within ``MAX_SECONDS``)."""
+CONCURRENT_RULES = frozenset({"concurrent_calls"})
 
 
 def minimize(
@@ -124,3 +128,39 @@ def _minimize(session: Any, trace: dict[str, Any], steps: list[dict[str, Any]],
     if not removed:
         return None
     return {**trace, "steps": [step for unit in units for step in unit]}
+
+
+def makes_concurrent_calls(trace: dict[str, Any]) -> bool:
+    """Whether ``trace`` has a step that calls the SDK from several threads at once."""
+    return any(step.get("rule") in CONCURRENT_RULES for step in trace["steps"])
+
+
+def replay_rate(factory: AdapterFactory, trace: dict[str, Any], requirement: str,
+                times: int = RACE_REPLAYS) -> tuple[int, int]:  # fmt: skip
+    """How many replays of ``trace`` break ``requirement``, and how many ran: ``(shown, tried)``.
+
+    All replays run on one fresh adapter, each as a new example, until ``times`` have run or
+    ``MAX_SECONDS`` have passed (at least one runs). A replay that cannot run counts as tried.
+    """
+    from conformance.engine.replay import ReplaySession  # noqa: PLC0415  (replay imports the run loop)
+
+    try:
+        session = ReplaySession(factory, profile=trace["profile"])
+    except Exception:  # noqa: BLE001  (an adapter that cannot start again shows nothing)
+        return 0, 0
+    shown = tried = 0
+    started = time.monotonic()
+    try:
+        while tried < times:
+            tried += 1
+            try:
+                found = session.replay(list(trace["steps"]), machine=trace["machine"])
+            except Exception:  # noqa: BLE001  (a replay that cannot run shows nothing)
+                found = []
+            shown += any(v.requirement == requirement for v in found)
+            if time.monotonic() - started >= MAX_SECONDS:
+                break
+    finally:
+        with contextlib.suppress(Exception):
+            session.close()
+    return shown, tried

@@ -21,6 +21,7 @@ from conformance._errors import (
     RunInterruptedError,
     describe,
 )
+from conformance._requirements import REQUIREMENTS
 from conformance._violations import ConformanceFailure, Violation
 from conformance.adapters.protocol import CAPABILITIES, Adapter, AdapterFactory, AdapterInfo
 from conformance.collector.store import Collector
@@ -35,11 +36,11 @@ from conformance.engine.events import (
 )
 from conformance.engine.expected import ExpectedFailure, parse_reproducer
 from conformance.engine.harness import Harness, call_with_timeout
-from conformance.engine.minimize import minimize
+from conformance.engine.minimize import makes_concurrent_calls, minimize, replay_rate
 from conformance.engine.settings import RunSettings
 from conformance.engine.traces import current_trace, failing_trace, render_reproducer
 from conformance.engine.verdicts import decide, exit_code, warnings_for
-from conformance.machines import build_machines, run_machine
+from conformance.machines import build_machines, requirement_applies, run_machine
 from simulator import get_profile
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ if TYPE_CHECKING:
 MAX_ROUNDS = 8
 """After a failure, the machine is rerun ignoring what was found, to find the next rule broken."""
 PROGRESS_EVERY = 500
+MAX_TOP_UPS = 3
+"""Reruns of a machine (each as many examples again, on its own seed) while a requirement it
+checks applies to the adapter but no generated step reached its check: generation is random,
+and one unlucky draw must not leave a correct SDK with "never exercised" (an ERROR)."""
 
 def check_adapter(adapter: object, factory: object, info: object = None) -> Adapter:
     """Raise :class:`InvalidAdapterError` unless ``adapter`` looks like an Adapter of its kind.
@@ -179,8 +184,8 @@ def _run(
                 harness.on_step = progress
                 steps_before, examples_before = harness.steps, harness.examples
                 try:
-                    error = _run_machine(machine, name, harness, run_settings, findings, evidence,
-                                         emit, stop_on, declared, factory)  # fmt: skip
+                    error = _run_machine_until_exercised(machines, machine, harness, run_settings, findings,
+                                                         evidence, emit, stop_on, declared, factory)  # fmt: skip
                 except RunInterruptedError as exc:
                     errors[name] = errors["interrupted"] = str(exc)
                     break
@@ -213,6 +218,50 @@ def _run(
     )
     emit(finished)
     return finished
+
+
+def _run_machine_until_exercised(
+    machines: Sequence[type[RuleBasedStateMachine]],
+    machine: type[RuleBasedStateMachine],
+    harness: Harness,
+    run_settings: RunSettings,
+    findings: dict[str, tuple[Violation, ...]],
+    evidence: dict[str, tuple[str, dict[str, Any]]],
+    emit: Callable[[Any], None],
+    stop_on: frozenset[str],
+    declared: frozenset[str],
+    factory: AdapterFactory,
+) -> str | None:
+    """Run ``machine``; rerun it while a check of a scope no later machine covers was never reached.
+
+    ``machines`` is the run's order (a scope two machines share waits for the last one); the
+    reruns are at most ``MAX_TOP_UPS``, each on its own seed.
+    """
+    name: str = getattr(machine, "machine_name", machine.__name__)
+    later = machines[list(machines).index(machine) + 1:]
+    covers = frozenset(getattr(machine, "covers", frozenset())).difference(
+        *(getattr(m, "covers", frozenset()) for m in later))
+    error = _run_machine(machine, name, harness, run_settings, findings, evidence, emit, stop_on,
+                         declared, factory)  # fmt: skip
+    for top_up in range(1, MAX_TOP_UPS + 1):
+        if error is not None or stop_on & set(findings) or not _unexercised(covers, harness, findings):
+            break
+        error = _run_machine(machine, name, harness, _top_up_settings(run_settings, top_up), findings,
+                             evidence, emit, stop_on, declared | frozenset(findings), factory)  # fmt: skip
+    return error
+
+
+def _unexercised(covers: frozenset[str], harness: Harness,
+                 findings: dict[str, tuple[Violation, ...]]) -> list[str]:  # fmt: skip
+    """The requirements of the scopes in ``covers`` that apply to the adapter and no step checked yet."""
+    return [r.id for r in REQUIREMENTS
+            if r.scope.value in covers and harness.checks[r.id] == 0 and r.id not in findings
+            and requirement_applies(r.id, r.capability, harness) is None]  # fmt: skip
+
+
+def _top_up_settings(run_settings: RunSettings, top_up: int) -> RunSettings:
+    """The settings of top-up ``top_up``: the same, on a seed of its own (deterministic for a derandomized run)."""
+    return attrs.evolve(run_settings, seed=(run_settings.machine_seed or 0) + 7919 * top_up, example_db=None)
 
 
 def _replay_unreached(factory: AdapterFactory, profile: str, expected_failures: Sequence[ExpectedFailure],
@@ -332,7 +381,7 @@ def _run_machine(
                 if shorter is not None:  # the same finding from fewer steps, and its violations
                     own_trace = shorter[0]
                     mine = tuple(v for v in shorter[1] if v.requirement == requirement) or mine
-                findings[requirement] = mine
+                findings[requirement] = _with_race_rate(factory, own_trace, requirement, mine)
                 evidence[requirement] = (render_reproducer(own_trace, [requirement]), own_trace)
             harness.timer_lost()  # the replays set and cleared the process's one timer
             found |= new
@@ -396,11 +445,16 @@ def _flaky(
                  if factory is not None and not erred else None)  # fmt: skip
         if again is not None:
             again_trace, again_violations = again
-            findings[violation.requirement] = again_violations
+            findings[violation.requirement] = _with_race_rate(factory, again_trace, violation.requirement,
+                                                              again_violations)  # fmt: skip
             evidence[violation.requirement] = (render_reproducer(again_trace, [violation.requirement]),
                                                again_trace)  # fmt: skip
             continue
-        flaky = attrs.evolve(violation, message=f"{violation.message} [flaky: {note}]")
+        rate = ""
+        if factory is not None and not erred and makes_concurrent_calls(trace):
+            shown, tried = replay_rate(factory, trace, violation.requirement)
+            rate = f"; its reproducer showed it in {shown} of {tried} replays"
+        flaky = attrs.evolve(violation, message=f"{violation.message} [flaky: {note}{rate}]")
         findings[flaky.requirement] = (flaky,)
         evidence[flaky.requirement] = (render_reproducer(trace, [flaky.requirement]), trace)
     if violations:
@@ -413,6 +467,20 @@ def _flaky(
         emit(AdapterErrored(name, message, render_reproducer(trace, []), trace))
         return message
     return None
+
+
+def _with_race_rate(factory: AdapterFactory | None, trace: dict[str, Any], requirement: str,
+                    violations: tuple[Violation, ...]) -> tuple[Violation, ...]:  # fmt: skip
+    """``violations``, each saying how often its reproducer shows it when the trace makes concurrent calls.
+
+    A race comes and goes: ``[race: shown in 7 of 10 replays of its reproducer]`` tells a
+    reader (and an expected failure's ``match``) that, where a bare FAIL would not.
+    """
+    if factory is None or not makes_concurrent_calls(trace):
+        return violations
+    shown, tried = replay_rate(factory, trace, requirement)
+    note = f" [race: shown in {shown} of {tried} replays of its reproducer]"
+    return tuple(attrs.evolve(v, message=f"{v.message}{note}") for v in violations)
 
 
 def _reproduced(factory: AdapterFactory, trace: dict[str, Any], requirement: str,

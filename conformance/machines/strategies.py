@@ -154,7 +154,9 @@ REAL_ANONYMOUS_ID_OR_NONE_POOL = _texts(*SERVER_ANONYMOUS_IDS[len(ANONYMOUS_IDS)
 NO_USER_POOL = _texts(None, "")
 NO_ID_POOL = _texts(None, "")
 """What a call without an id passes: nothing, or the empty string (an empty id is not an id)."""
-THREAD_COUNT_POOL = _texts(2, 3, 4)
+THREAD_COUNT_POOL = _texts(2, 8, 16, 32)
+"""Threads per concurrent step: 2 (what shrinking ends at) and 8 to 32, where races show (a
+web server's pool of request threads)."""
 
 
 @attrs.frozen
