@@ -68,45 +68,52 @@ class Resolver:
         return resolve(self.events, self.link)
 
 
-def _links(events: Sequence[Event], link: Link) -> dict[str, list[tuple[int, str]]]:
-    """Per anonymous key, the (position, user) pairs that link it, in order."""
+def _links(events: Sequence[Event], link: Link) -> dict[str, tuple[list[int], list[str]]]:
+    """Per anonymous key, the positions of the events that link it and their users, in order.
+
+    Two parallel lists per key, not a list of pairs: a million-event stream would otherwise
+    allocate a tuple per link, and the garbage collector's passes over them cost more than
+    the resolution itself.
+    """
     identified = {e.user_id for e in events if e.user_id is not None}
-    links: dict[str, list[tuple[int, str]]] = {}
+    links: dict[str, tuple[list[int], list[str]]] = {}
     for position, event in enumerate(events):
         user = event.user_id
         if user is None:
             continue
         if link is Link.MERGE_EVENT:
-            previous = event.previous_id
-            merges = event.kind in (Kind.IDENTIFY, Kind.ALIAS, Kind.MERGE) and previous is not None
-            if merges and previous not in identified:  # two identified users never merge
-                links.setdefault(previous, []).append((position, user))  # type: ignore[arg-type]
-            continue
-        key = anonymous_key(event, link)
+            key = event.previous_id
+            merges = event.kind in (Kind.IDENTIFY, Kind.ALIAS, Kind.MERGE) and key is not None
+            if not merges or key in identified:  # two identified users never merge
+                continue
+        else:
+            key = anonymous_key(event, link)
         if key is not None:
-            links.setdefault(key, []).append((position, user))
+            positions, users = links.get(key) or links.setdefault(key, ([], []))
+            positions.append(position)
+            users.append(user)
     return links
 
 
 def resolve(events: Sequence[Event], link: Link) -> list[Person]:
     """The person of each event in ``events`` under ``link``."""
     links = _links(events, link)
-    positions = {key: [p for p, _ in pairs] for key, pairs in links.items()}
     users: dict[str, Person] = {}  # Persons are frozen: one per user serves every event
     people: list[Person] = []
     for position, event in enumerate(events):
         user = event.user_id
         if user is None:
             key = anonymous_key(event, link)
-            pairs = links.get(key) if key is not None else None
-            if not pairs or key is None:
+            linked = links.get(key) if key is not None else None
+            if linked is None:
                 people.append(Person(None, key))
                 continue
-            at = bisect.bisect_left(positions[key], position)
+            positions, linked_users = linked
+            at = bisect.bisect_left(positions, position)
             if link is Link.DEVICE_MAP and at > 0:
-                user = pairs[at - 1][1]
-            elif at < len(pairs):
-                user = pairs[at][1]
+                user = linked_users[at - 1]
+            elif at < len(positions):
+                user = linked_users[at]
             else:
                 people.append(Person(None, key))
                 continue

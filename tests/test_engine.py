@@ -309,7 +309,6 @@ def test_replay_rate_counts_the_replays_that_show_the_requirement() -> None:
     assert makes_concurrent_calls({"steps": [{"rule": "concurrent_calls", "args": {"count": 2}}]})
 
 
-@pytest.mark.slow
 def test_the_reference_passes_twenty_runs_of_twenty_with_different_seeds() -> None:
     """Concurrent steps of up to 32 threads included, a correct SDK never fails: 20 seeds, 20 passes."""
     outcomes = [run(ReferenceAdapter, run_settings=RunSettings(seed=seed)) for seed in range(20)]

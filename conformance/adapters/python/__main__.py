@@ -7,6 +7,9 @@ then runs ``identity-conformance run`` with the adapter's expected-failures file
 ``reports/ENV`` as the report directory, and then writes and checks each finding's program
 in the SDK's own API (:mod:`conformance.report.programs`, ``reports/ENV/programs/``). tox calls it with ``{envname}``, so an SDK is
 declared once, in its adapter module, not once per tox setting.
+
+``python -m conformance.adapters.python install-pinned`` installs every declared SDK at
+its pin (the bench env measures each one's ``track()``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 from conformance.adapters.sdk import spec_named
 
 LATEST = "-latest"
+INSTALL_PINNED = "install-pinned"
+"""``python -m conformance.adapters.python install-pinned``: every SDK at its pin (the bench env)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(__doc__, file=sys.stderr)  # noqa: T201
         return 2
     env, rest = args[0], args[1:]
+    if env == INSTALL_PINNED:
+        return _install_pinned()
     latest = env.endswith(LATEST)
     name = env.removesuffix(LATEST)
     try:
@@ -54,6 +61,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # Each finding's reproducer in the SDK's own API, run without the suite.
     return check_programs(spec, Path(f"expected-failures/{spec.name}.toml"), Path(f"reports/{env}/programs"))
+
+
+def _install_pinned() -> int:
+    """pip install every declared SDK at its pinned release; pip's exit code."""
+    from conformance.adapters.sdk import sdk_specs  # noqa: PLC0415
+
+    requirements = sorted({spec.requirement for spec in sdk_specs()})
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", *requirements], check=False)  # noqa: S603
+    if done.returncode != 0:
+        print(f"identity-conformance: error: pip could not install {' '.join(requirements)}",  # noqa: T201
+              file=sys.stderr)  # fmt: skip
+    return done.returncode
 
 
 if __name__ == "__main__":
