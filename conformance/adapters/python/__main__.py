@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _install_pinned() -> int:
-    """pip install every declared SDK at its pinned release; pip's exit code."""
+    """Install every declared SDK at its pinned release with pip; pip's exit code."""
     from conformance.adapters.sdk import sdk_specs  # noqa: PLC0415
 
     requirements = sorted({spec.requirement for spec in sdk_specs()})
