@@ -87,10 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-shrink", action="store_true",
                      help="skip Hypothesis's shrinking (for slow adapters: child processes, "
                      "browsers); the bounded minimizer still trims each reproducer")  # fmt: skip
-    run.add_argument("--example-db", default=None, metavar="DIR",
-                     help="Hypothesis example database directory to share between runs and CI "
-                     "jobs (cache it as an artifact): failures found before are replayed first; "
-                     "the run is then seeded (--seed, default 0)")  # fmt: skip
+    run.add_argument("--example-db", default=None, metavar="DIR|URL",
+                     help="Hypothesis example database to share between runs and CI jobs: a "
+                     "directory (cache it as an artifact) or a redis:// URL (pip install redis); "
+                     "failures found before are replayed first; the run is then seeded (--seed, "
+                     "default 0)")  # fmt: skip
     run.add_argument("--fail-fast", action="store_true",
                      help="stop once a MUST requirement fails, i.e. once exit code 1 is certain "
                      "(quicker; rules not reached yet show ERROR)")  # fmt: skip

@@ -48,9 +48,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(EXPECTED_OPTION, action="append", default=None, metavar="[ADAPTER=]FILE",
                     help="TOML file of expected failures, for every adapter or (ADAPTER=FILE) for one")  # fmt: skip
     group.addoption(MAX_EXAMPLES_OPTION, type=int, default=None, help="examples per machine")
-    group.addoption(EXAMPLE_DB_OPTION, default=None, metavar="DIR",
-                    help="Hypothesis example database directory shared between runs and CI jobs "
-                    "(failures found before are replayed first; the run is then seeded)")  # fmt: skip
+    group.addoption(EXAMPLE_DB_OPTION, default=None, metavar="DIR|URL",
+                    help="Hypothesis example database shared between runs and CI jobs, a directory "
+                    "or a redis:// URL (failures found before are replayed first; the run is then "
+                    "seeded)")  # fmt: skip
     group.addoption(FAIL_FAST_OPTION, action="store_true", help="stop at the first MUST failure")
     group.addoption(REQUIRE_ALL_OPTION, action="store_true",
                     help="fail when a MUST requirement is skipped (missing capability or profile)")  # fmt: skip

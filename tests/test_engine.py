@@ -255,8 +255,37 @@ def test_an_example_database_that_is_a_file_is_refused(tmp_path: Any) -> None:
     afile = tmp_path / "db"
     afile.write_text("")
     for bad in (str(afile), "", 3):
-        with pytest.raises(InvalidInputError, match="example_db must name a directory"):
+        with pytest.raises(InvalidInputError, match="example_db must name a directory or a redis:// URL"):
             RunSettings(example_db=bad)  # type: ignore[arg-type]
+
+
+def test_a_redis_example_database_keeps_failures_for_the_next_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """example_db='redis://...' keeps failing examples in Redis (here a fakeredis server) for a rerun."""
+    fakeredis = pytest.importorskip("fakeredis")
+    import redis
+
+    server = fakeredis.FakeServer()
+    monkeypatch.setattr(redis.Redis, "from_url", classmethod(lambda cls, url: fakeredis.FakeRedis(server=server)))
+    settings = RunSettings(max_examples=30, step_count=15, example_db="redis://localhost:6379/0")
+    first = run(load_adapter("mutant-reset-keeps-user"), run_settings=settings)
+    kept = fakeredis.FakeRedis(server=server).keys(b"identity-conformance:*")
+    assert kept, "nothing was saved"
+    again = run(load_adapter("mutant-reset-keeps-user"), run_settings=settings)
+    assert _verdicts(again) == _verdicts(first)
+    assert _verdicts(first)["client.reset.forgets-user"] is Verdict.FAIL
+
+
+def test_a_redis_example_database_without_the_redis_package_names_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A redis:// example_db with redis-py missing raises InvalidInputError saying pip install redis."""
+    import sys
+
+    from conformance.engine.settings import example_database
+
+    monkeypatch.setitem(sys.modules, "redis", None)
+    with pytest.raises(InvalidInputError, match="pip install redis"):
+        example_database("redis://localhost:6379/0")
 
 
 _KEPT_USER = ("replay(adapter='mutant-reset-keeps-user', machine='client', steps=["

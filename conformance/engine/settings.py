@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 from hypothesis import HealthCheck, Phase, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
 from conformance._errors import InvalidInputError, describe
 
@@ -32,9 +32,11 @@ class RunSettings:
     """Let Hypothesis shrink a failing example. Off for slow adapters (a child process, a
     browser), where shrinking costs minutes; the bounded minimizer still trims reproducers."""
     example_db: str | None = None
-    """A directory for Hypothesis's example database, shared between runs and CI jobs: a
-    failure found once is replayed first wherever the directory goes. Hypothesis keeps no
-    database for derandomized runs, so with one the run is seeded (``seed``, default 0)."""
+    """Where Hypothesis keeps its example database, shared between runs and CI jobs: a
+    directory, or a ``redis://`` URL (``rediss://``, ``unix://``; needs the ``redis``
+    package) where a team has a Redis server. A failure found once is replayed first
+    wherever the database is shared. Hypothesis keeps no database for derandomized runs,
+    so with one the run is seeded (``seed``, default 0)."""
 
     def __attrs_post_init__(self) -> None:
         for name in ("max_examples", "step_count"):
@@ -55,9 +57,11 @@ class RunSettings:
             msg = f"shrink must be True or False (got {describe(self.shrink)})."
             raise InvalidInputError(msg)
         if self.example_db is not None and (type(self.example_db) is not str or not self.example_db
-                                            or Path(self.example_db).is_file()):
-            msg = (f"example_db must name a directory (got {describe(self.example_db)}). Pass e.g. "
-                   "example_db='.hypothesis/conformance'; it is created if missing.")  # fmt: skip
+                                            or (not _is_redis_url(self.example_db)
+                                                and Path(self.example_db).is_file())):  # fmt: skip
+            msg = (f"example_db must name a directory or a redis:// URL (got {describe(self.example_db)}). "
+                   "Pass e.g. example_db='.hypothesis/conformance' (created if missing) or "
+                   "example_db='redis://localhost:6379/0'.")  # fmt: skip
             raise InvalidInputError(msg)
         if self.seed is not None and type(self.seed) is not int:
             msg = f"seed must be an int or None (got {describe(self.seed)}). Pass e.g. seed=1234."
@@ -76,7 +80,7 @@ class RunSettings:
             stateful_step_count=self.step_count,
             deadline=None,
             derandomize=not seeded,
-            database=DirectoryBasedExampleDatabase(self.example_db) if self.example_db else None,
+            database=example_database(self.example_db) if self.example_db else None,
             print_blob=False,
             report_multiple_bugs=False,
             suppress_health_check=list(HealthCheck),
@@ -86,3 +90,29 @@ class RunSettings:
     def to_json(self) -> dict[str, Any]:
         """For report provenance."""
         return attrs.asdict(self)
+
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _is_redis_url(where: str) -> bool:
+    return where.startswith(REDIS_SCHEMES)
+
+
+def example_database(where: str) -> ExampleDatabase:
+    """Hypothesis's example database at ``where``: a directory, or a Redis server by URL."""
+    if not _is_redis_url(where):
+        return DirectoryBasedExampleDatabase(where)
+    try:
+        import redis  # noqa: PLC0415  (optional: only a Redis database needs it)
+        from hypothesis.extra.redis import RedisExampleDatabase  # noqa: PLC0415
+    except ImportError as exc:
+        msg = (f"example_db {where!r} is a Redis URL, but the redis package is not installed "
+               f"({exc}). pip install redis, or pass a directory.")  # fmt: skip
+        raise InvalidInputError(msg) from exc
+    try:
+        client = redis.Redis.from_url(where)
+    except ValueError as exc:
+        msg = f"example_db {where!r} is not a Redis URL redis-py can read ({exc}). Pass e.g. redis://localhost:6379/0."
+        raise InvalidInputError(msg) from exc
+    return RedisExampleDatabase(client, key_prefix=b"identity-conformance:")
