@@ -68,15 +68,48 @@ class Resolver:
         return resolve(self.events, self.link)
 
 
-def _links(events: Sequence[Event], link: Link) -> dict[str, tuple[list[int], list[str]]]:
+class _Links:
     """Per anonymous key, the positions of the events that link it and their users, in order.
 
-    Two parallel lists per key, not a list of pairs: a million-event stream would otherwise
-    allocate a tuple per link, and the garbage collector's passes over them cost more than
-    the resolution itself.
+    Most keys are linked once: those take one entry in two flat dicts; only a key linked
+    again gets lists. A million-event stream would otherwise allocate a container per key
+    (or per link), and the garbage collector's passes over them cost more than resolving.
     """
+
+    def __init__(self) -> None:
+        self.first_position: dict[str, int] = {}
+        self.first_user: dict[str, str] = {}
+        self.more: dict[str, tuple[list[int], list[str]]] = {}
+
+    def add(self, key: str, position: int, user: str) -> None:
+        if key not in self.first_position:
+            self.first_position[key], self.first_user[key] = position, user
+            return
+        more = self.more.get(key)
+        if more is None:
+            more = self.more[key] = ([self.first_position[key]], [self.first_user[key]])
+        more[0].append(position)
+        more[1].append(user)
+
+    def user_at(self, key: str, position: int, link: Link) -> str | None:
+        """The user that links ``key`` for an anonymous event at ``position`` (None: unlinked)."""
+        first = self.first_position.get(key)
+        if first is None:
+            return None
+        more = self.more.get(key)
+        if more is None:  # one link: device_map takes it before or after, the others only after
+            return self.first_user[key] if link is Link.DEVICE_MAP or first >= position else None
+        positions, users = more
+        at = bisect.bisect_left(positions, position)
+        if link is Link.DEVICE_MAP and at > 0:  # the last user linked before, else the first after
+            return users[at - 1]
+        return users[at] if at < len(positions) else None
+
+
+def _links(events: Sequence[Event], link: Link) -> _Links:
+    """Every link in ``events`` under ``link`` (see :class:`_Links`)."""
     identified = {e.user_id for e in events if e.user_id is not None}
-    links: dict[str, tuple[list[int], list[str]]] = {}
+    links = _Links()
     for position, event in enumerate(events):
         user = event.user_id
         if user is None:
@@ -89,9 +122,7 @@ def _links(events: Sequence[Event], link: Link) -> dict[str, tuple[list[int], li
         else:
             key = anonymous_key(event, link)
         if key is not None:
-            positions, users = links.get(key) or links.setdefault(key, ([], []))
-            positions.append(position)
-            users.append(user)
+            links.add(key, position, user)
     return links
 
 
@@ -104,17 +135,8 @@ def resolve(events: Sequence[Event], link: Link) -> list[Person]:
         user = event.user_id
         if user is None:
             key = anonymous_key(event, link)
-            linked = links.get(key) if key is not None else None
-            if linked is None:
-                people.append(Person(None, key))
-                continue
-            positions, linked_users = linked
-            at = bisect.bisect_left(positions, position)
-            if link is Link.DEVICE_MAP and at > 0:
-                user = linked_users[at - 1]
-            elif at < len(positions):
-                user = linked_users[at]
-            else:
+            user = links.user_at(key, position, link) if key is not None else None
+            if user is None:
                 people.append(Person(None, key))
                 continue
         person = users.get(user)
