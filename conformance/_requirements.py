@@ -86,6 +86,9 @@ _S_SERVER_ANON = (
     f"{SEED}: 'if you want to associate events with particular users before they identify, you "
     "need to pass the anonymousUserId string parameter'"
 )
+_S_EXIT = ("SEMANTICS.md 5.2-5.6: server SDKs register exit hooks (an atexit join of the consumer, a "
+           "best-effort atexit flush, threading._register_atexit) that decide what a process that ends "
+           "without flush() delivers and how long its exit takes")
 _S_SPEC = "Segment Spec, common fields (segmentio/segment-docs src/connections/spec/common.md): messageId"
 _S_RESET = "SEMANTICS.md 1.2: reset() = log out: forget the user (Segment, PostHog, Amplitude, Mixpanel, RudderStack docs)"
 
@@ -220,6 +223,18 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "A call with both ids links them: the anonymous id's earlier anonymous events resolve "
         "to the user.",
         core=True, source=_S_SERVER_ANON,
+    ),
+    Requirement(
+        "server.exit.bounded", Level.MUST,
+        "A process that used the server SDK exits within the profile's exit bound after its last "
+        "call, with no flush or shutdown called.",
+        core=True, source=_S_EXIT, capability="exit",
+    ),
+    Requirement(
+        "server.exit.delivers", Level.SHOULD,
+        "Events the server SDK accepted before its process exits are delivered before the process "
+        "ends, with no flush or shutdown called.",
+        core=True, source=_S_EXIT, capability="exit",
     ),
     # -- delivery -------------------------------------------------------------------------
     Requirement(

@@ -79,6 +79,9 @@ class Profile:
     ordered_delivery: bool = True
     client_sdk: bool = True
     server_sdk: bool = True
+    exit_seconds: float = 5.0
+    """How long a process that used the server SDK may take to exit after its last call, with no
+    flush or shutdown called (``server.exit.bounded``)."""
     source: str = ""
     """Where the designed behaviour is documented."""
 

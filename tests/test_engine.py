@@ -169,6 +169,7 @@ def test_a_server_only_adapter_needs_no_open_client() -> None:
             self.info = attrs.evolve(self.inner.info, kind=self.inner.info.kind.SERVER)
             self.track, self.identify, self.alias = self.inner.track, self.inner.identify, self.inner.alias
             self.flush, self.shutdown = self.inner.flush, self.inner.shutdown
+            self.exit_program = self.inner.exit_program
 
     result = run(ServerOnly, run_settings=FAST)
     assert result.exit_code == 0

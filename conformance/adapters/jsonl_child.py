@@ -151,7 +151,7 @@ class Server:
         self.send({
             "type": "hello", "protocol": PROTOCOL_VERSION, "adapter": info.name,
             "kind": info.kind.value, "profile": info.profile,
-            "capabilities": sorted(info.capabilities),
+            "capabilities": sorted(info.capabilities - {"exit"}),  # the protocol has no exit_program
             "sdk": {"name": info.sdk_name, "version": info.sdk_version},
             "description": info.description, "expected_violation": info.expected_violation,
         })  # fmt: skip

@@ -10,7 +10,7 @@ the adapter what it sent: it reads what reached the collector.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -39,6 +39,8 @@ class AdapterKind(str, enum.Enum):
 
 CAPABILITY_DOCS = {
     "alias": "the SDK has alias (client: `ClientSession.alias`; server: `Adapter.alias`)",
+    "exit": "the adapter writes its server calls as a standalone program (`exit_program`) that the "
+            "suite runs in a child process, to see what the SDK delivers at exit and how long exit takes",
     "identify": "a server SDK has identify (`Adapter.identify`); client identify is always required",
     "persistence": "a client reopened on the same storage key resumes its stored identity",
     "reset": "the client SDK has logout/reset (`ClientSession.reset`)",
@@ -101,6 +103,20 @@ class ClientSession(Protocol):
         """Stop this client; reopening the same storage key resumes stored identity."""
 
 
+EXIT_PROBE_DONE = "identity-conformance: exit probe calls done"
+"""What an exit program prints after its last call: the exit bound counts from there."""
+
+
+@attrs.frozen
+class ServerCall:
+    """One server ``track`` for an exit program: the arguments the adapter's ``track`` takes."""
+
+    event: str
+    properties: Mapping[str, Any]
+    user_id: str | None
+    anonymous_id: str | None
+
+
 class Adapter(Protocol):
     """An SDK wrapped for the suite. One long-lived SDK instance per run (per device)."""
 
@@ -138,3 +154,14 @@ class Adapter(Protocol):
 
 AdapterFactory = Callable[["Collector"], Adapter]
 """What the suite is given: a callable that builds an adapter around a collector."""
+
+
+class ExitProbeAdapter(Protocol):
+    """What an adapter with the ``exit`` capability has besides :class:`Adapter`'s operations."""
+
+    def exit_program(self, calls: Sequence[ServerCall]) -> str:
+        """Python source that makes ``calls`` through a new SDK instance, then exits.
+
+        After its last call the program prints :data:`EXIT_PROBE_DONE` and lets the
+        interpreter end, with no flush or shutdown; it posts where this adapter's SDK posts.
+        """

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conformance._errors import DeliveryFailedError
-from conformance.adapters.protocol import AdapterInfo, AdapterKind
+from conformance.adapters.protocol import EXIT_PROBE_DONE, AdapterInfo, AdapterKind, ServerCall
 from conformance.collector.store import Collector
 from simulator import DeliveryError, Event, ReferenceClient, ReferenceSDK, get_profile
+from simulator._profiles import IdModel
 
 REFERENCE_CAPABILITIES = frozenset({"alias", "identify", "persistence", "reset", "retries", "threads"})
 
@@ -23,6 +24,8 @@ class ReferenceAdapter:
         capabilities = REFERENCE_CAPABILITIES
         if not self.profile.alias_supported:
             capabilities = capabilities - {"alias"}
+        if self.profile.id_model is IdModel.DUAL:  # its exit program posts Segment batches
+            capabilities = capabilities | {"exit"}
         self._info = AdapterInfo(
             name="reference",
             kind=AdapterKind.BOTH,
@@ -43,6 +46,27 @@ class ReferenceAdapter:
             self.collector.ingest(events)
         except DeliveryFailedError as exc:
             raise DeliveryError(str(exc)) from exc
+
+    EXIT_HOOK = "atexit.register(adapter.flush)"
+    """What the reference SDK does at exit: deliver what is queued (a mutant changes this line)."""
+
+    def exit_program(self, calls: Sequence[ServerCall]) -> str:
+        """The calls through this adapter in a child process, posting Segment batches to the collector.
+
+        The child builds the same adapter by name (``reference`` or a mutant's) as the
+        JSON-lines child does, makes the calls, and ends; ``EXIT_HOOK`` is its exit hook.
+        """
+        lines = [
+            "import atexit",
+            "from conformance.adapters.jsonl_child import SegmentPoster, build_adapter",
+            f"adapter = build_adapter({self.info.name!r}, SegmentPoster(target={self.collector.url_for(None)!r}), "
+            f"{self.profile.name!r})",
+            self.EXIT_HOOK,
+        ]
+        lines += [f"adapter.track({c.event!r}, {dict(c.properties)!r}, user_id={c.user_id!r}, "
+                  f"anonymous_id={c.anonymous_id!r})" for c in calls]  # fmt: skip
+        lines.append(f"print({EXIT_PROBE_DONE!r}, flush=True)")
+        return "\n".join(lines) + "\n"
 
     def open_client(self, storage_key: str) -> ReferenceClient:
         """A reference client on ``storage_key``."""

@@ -18,11 +18,12 @@ import functools
 import importlib
 import importlib.util
 import pkgutil
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from conformance.adapters.protocol import AdapterInfo, AdapterKind
+from conformance.adapters.protocol import EXIT_PROBE_DONE, AdapterInfo, AdapterKind, ServerCall
 
 if TYPE_CHECKING:
     from conformance.collector.store import Collector
@@ -34,7 +35,8 @@ class SdkProgram:
 
     ``setup`` builds the client from ``URL`` (a variable the program defines); each call
     template is formatted with the ``repr`` of the adapter call's arguments (``event``,
-    ``properties``, ``user_id``, ``anonymous_id``, ``traits``, ``previous_id``); ``flush``
+    ``properties``, ``user_id``, ``anonymous_id``, ``traits``, ``previous_id``, and
+    ``distinct_id``: see :meth:`render`); ``flush``
     and ``shutdown`` are statements. ``imports`` are the program's first lines.
     """
 
@@ -45,6 +47,18 @@ class SdkProgram:
     flush: str
     alias: str = ""
     shutdown: str = ""
+
+    def render(self, name: str, arguments: dict[str, Any]) -> str:
+        """The ``name`` template formatted with the ``repr`` of ``arguments``.
+
+        ``{distinct_id}`` is the user id, else the anonymous id (the one-id SDKs' mapping),
+        decided here so that the program's code compares no literals.
+        """
+        values = {k: repr(v) for k, v in arguments.items()}
+        if "user_id" in arguments and "anonymous_id" in arguments:
+            user_id = arguments["user_id"]
+            values["distinct_id"] = repr(user_id if user_id is not None else arguments["anonymous_id"])
+        return str(getattr(self, name)).format(**values)
 
 
 @attrs.frozen
@@ -212,3 +226,20 @@ class ServerSdkAdapter:
 
     def _release_sdk(self) -> None:
         self.flush()
+
+    def exit_program(self, calls: Sequence[ServerCall]) -> str:
+        """``calls`` as the SDK's own code (the module's ``PROGRAM``), posting to this adapter's URL.
+
+        A new client from ``PROGRAM.setup``, one ``PROGRAM.track`` per call, the done line,
+        and nothing else: no flush, no shutdown (capability ``exit``).
+        """
+        program = spec_named(self.SPEC.name).program
+        if program is None:
+            msg = f"{self.SPEC.name} has no PROGRAM, so it cannot write an exit program; do not declare 'exit'"
+            raise NotImplementedError(msg)
+        lines = [program.imports, f"URL = {self.url!r}", program.setup]
+        lines += [program.render("track", {"event": c.event, "properties": dict(c.properties),
+                                           "user_id": c.user_id, "anonymous_id": c.anonymous_id})
+                  for c in calls]  # fmt: skip
+        lines.append(f"print({EXIT_PROBE_DONE!r}, flush=True)")
+        return "\n".join(lines) + "\n"

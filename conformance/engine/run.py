@@ -34,6 +34,7 @@ from conformance.engine.events import (
     RunStarted,
     ViolationFound,
 )
+from conformance.engine.exit_probe import EXIT_REQUIREMENTS, probe_exit
 from conformance.engine.expected import ExpectedFailure, parse_reproducer
 from conformance.engine.harness import Harness, call_with_timeout
 from conformance.engine.minimize import makes_concurrent_calls, minimize, replay_rate
@@ -69,6 +70,7 @@ def check_adapter(adapter: object, factory: object, info: object = None) -> Adap
         needed.append("open_client")
     if kind is None or getattr(kind, "server", True):
         needed += ["track"] + [m for m in ("identify", "alias") if m in capabilities]
+        needed += ["exit_program"] if "exit" in capabilities else []
     missing = [m for m in needed if not callable(getattr(adapter, m, None))]
     if info is None or missing:
         msg = (
@@ -135,7 +137,7 @@ def run(
             handler.shutdown()
 
 
-def _run(
+def _run(  # noqa: PLR0915  (the run's phases in order, each one call)
     factory: AdapterFactory,
     profile_name: str | None,
     run_settings: RunSettings,
@@ -193,6 +195,7 @@ def _run(
                     errors[name] = error
                 emit(MachineFinished(name, harness.steps - steps_before,
                                      harness.examples - examples_before, dict(harness.rule_counts)))  # fmt: skip
+        exit_error = probe_exit(harness, evidence) if not errors else None
     finally:
         try:
             adapter_shutdown_error = _shutdown(harness)
@@ -201,8 +204,8 @@ def _run(
     if adapter_shutdown_error:
         errors["shutdown"] = adapter_shutdown_error
     replayed = _replay_unreached(factory, profile.name, expected_failures, harness, errors)
-    results = decide(harness, findings, evidence, errors, expected_failures, covers=covers,
-                     replayed=replayed)  # fmt: skip
+    results = decide(harness, findings, evidence, errors, expected_failures, covers=covers, replayed=replayed,
+                     requirement_errors=dict.fromkeys(EXIT_REQUIREMENTS, exit_error) if exit_error else None)  # fmt: skip
     code = exit_code(results, require_all=require_all)
     finished = RunFinished(
         info=adapter.info,
@@ -253,9 +256,12 @@ def _run_machine_until_exercised(
 
 def _unexercised(covers: frozenset[str], harness: Harness,
                  findings: dict[str, tuple[Violation, ...]]) -> list[str]:  # fmt: skip
-    """The requirements of the scopes in ``covers`` that apply to the adapter and no step checked yet."""
+    """The requirements of the scopes in ``covers`` that apply to the adapter and no step checked yet.
+
+    The exit probe's are checked after the machines, by the probe, never by a step.
+    """
     return [r.id for r in REQUIREMENTS
-            if r.scope.value in covers and harness.checks[r.id] == 0 and r.id not in findings
+            if r.scope.value in covers and r.id not in EXIT_REQUIREMENTS and harness.checks[r.id] == 0 and r.id not in findings
             and requirement_applies(r.id, r.capability, harness) is None]  # fmt: skip
 
 

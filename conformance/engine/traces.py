@@ -71,4 +71,9 @@ def load_trace(path: str | Path) -> dict[str, Any]:
             "Pass a file from the traces/ folder of a report directory."
         )
         raise InvalidInputError(msg)
+    if data.get("machine") == "exit":
+        msg = (f"{str(path)!r} is the exit probe's trace: a program run in a child process, with no "
+               "steps to replay. Save its 'program' field as a .py file and run it while "
+               "`identity-conformance collector` answers at the URL it names.")  # fmt: skip
+        raise InvalidInputError(msg)
     return data

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conformance._requirements import REQUIREMENTS, Level
@@ -21,12 +21,14 @@ def decide(
     expected_failures: Sequence[ExpectedFailure],
     covers: dict[str, frozenset[str]],
     replayed: frozenset[str] = frozenset(),
+    requirement_errors: Mapping[str, str] | None = None,
 ) -> list[RequirementResult]:
     """One result per requirement: skip, fail, error, never exercised, pass, then expectations.
 
     ``errors`` is keyed by machine name (or a run-wide key); ``covers`` says which
     requirement scopes each machine checks, so any machine's error reaches its verdicts.
-    ``replayed`` names the declared failures that only their reproducer's replay showed.
+    ``replayed`` names the declared failures that only their reproducer's replay showed;
+    ``requirement_errors`` are errors of one requirement's own check (the exit probe's).
     """
     expected = {x.requirement: x for x in expected_failures}
     seen: dict[str, list[Violation]] = {}
@@ -43,7 +45,8 @@ def decide(
             verdict, reason = Verdict.SKIP, skip
         elif requirement.id in findings:
             verdict, reason = Verdict.FAIL, str(findings[requirement.id][0].message)
-        elif error := _error_for(requirement.scope.value, errors, covers):
+        elif error := (requirement_errors or {}).get(requirement.id) or _error_for(
+                requirement.scope.value, errors, covers):
             verdict, reason = Verdict.ERROR, error
         elif checks == 0:
             verdict = Verdict.ERROR

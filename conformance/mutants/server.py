@@ -116,6 +116,20 @@ class _ServerMutatesProperties(_MutantAdapter):
         super().track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
 
 
+@mutant("mutant-server-exit-drops-queue", "server.exit.delivers",
+        "The server SDK registers no exit hook: what it queued since the last flush is lost when "
+        "the process ends.", scope="server")  # fmt: skip
+class _ServerExitDropsQueue(_MutantAdapter):
+    EXIT_HOOK = "pass  # no exit hook"
+
+
+@mutant("mutant-server-exit-hook-blocks", "server.exit.bounded",
+        "The server SDK's exit hook delivers, then waits a minute for a consumer that never "
+        "stops, so the process hangs at exit.", scope="server")  # fmt: skip
+class _ServerExitHookBlocks(_MutantAdapter):
+    EXIT_HOOK = "atexit.register(lambda: (adapter.flush(), __import__('time').sleep(60)))"
+
+
 @mutant("mutant-server-mutates-traits", _NOT_RETAINED,
         "Server identify() adds a key of its own to the caller's traits dict instead of to a "
         "copy (posthog-python's set() inside a new_context() adds $context_tags so).",

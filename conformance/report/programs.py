@@ -129,11 +129,10 @@ def program_text(spec: SdkSpec, program: SdkProgram, entry: ExpectedFailure, cal
         "",
     ]
     for number, (name, arguments, _) in enumerate(calls, start=1):
-        template = getattr(program, name)
-        if not template:
+        if not getattr(program, name):
             msg = f"{spec.name}'s program has no {name} (a reproducer that calls it cannot be written)"
             raise ValueError(msg)
-        code = textwrap.indent(template.format(**{k: repr(v) for k, v in arguments.items()}), "    ")
+        code = textwrap.indent(program.render(name, arguments), "    ")
         lines += [f"def step_{number}():", code, "", "", f"call({number}, {name!r}, step_{number})", "", ""]
     if program.shutdown:
         lines.append(program.shutdown)

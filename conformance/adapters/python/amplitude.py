@@ -50,7 +50,7 @@ DISTRIBUTION = "amplitude-analytics"
 SPEC = SdkSpec(
     name="sdk-amplitude", kind=AdapterKind.SERVER, profile="amplitude", distribution=DISTRIBUTION,
     import_name="amplitude", pin="1.3.0", wire="amplitude",
-    capabilities=frozenset({"identify", "retries", "threads"}),
+    capabilities=frozenset({"exit", "identify", "retries", "threads"}),
     description="amplitude-analytics Amplitude (/2/httpapi); anonymous id = device_id.",
 )  # fmt: skip
 """The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""

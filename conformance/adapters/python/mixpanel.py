@@ -38,7 +38,7 @@ DISTRIBUTION = "mixpanel"
 SPEC = SdkSpec(
     name="sdk-mixpanel", kind=AdapterKind.SERVER, profile="mixpanel", distribution=DISTRIBUTION,
     import_name="mixpanel", pin="5.4.1", wire="mixpanel",
-    capabilities=frozenset({"alias", "identify"}),
+    capabilities=frozenset({"alias", "exit", "identify"}),
     description="mixpanel Mixpanel with a plain Consumer (/track, /engage); distinct_id = user or anonymous id.",
 )  # fmt: skip
 """The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
@@ -59,8 +59,8 @@ PROGRAM = SdkProgram(
     setup=(f"client = Mixpanel({TOKEN!r}, consumer=Consumer(events_url=URL + '/track', "
            f"people_url=URL + '/engage', request_timeout={TIMEOUT_SECONDS}, retry_limit=1))"),
     # The adapter's one id: the user id if given, else the anonymous id (distinct_id_for).
-    track="client.track({user_id} if {user_id} is not None else {anonymous_id}, {event}, {properties})",
-    identify="client.people_set({user_id} if {user_id} is not None else {anonymous_id}, {traits})",
+    track="client.track({distinct_id}, {event}, {properties})",
+    identify="client.people_set({distinct_id}, {traits})",
     flush="pass  # the default Consumer sends each call at once",
 )  # fmt: skip
 """The calls above as mixpanel code (reproducers that need no suite; alias is left out, as it

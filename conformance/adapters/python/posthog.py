@@ -36,7 +36,7 @@ DISTRIBUTION = "posthog"
 SPEC = SdkSpec(
     name="sdk-posthog", kind=AdapterKind.SERVER, profile="posthog", distribution=DISTRIBUTION,
     import_name="posthog", pin="7.91.1", wire="posthog",
-    capabilities=frozenset({"alias", "identify", "threads"}),
+    capabilities=frozenset({"alias", "exit", "identify", "threads"}),
     description="posthog Client in sync mode (capture v0, /batch/); distinct_id = user or anonymous id.",
 )  # fmt: skip
 """The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
@@ -54,9 +54,9 @@ PROGRAM = SdkProgram(
     setup=f"client = Posthog({API_KEY!r}, host=URL, sync_mode=True, gzip=False, max_retries=1, "
           f"timeout={TIMEOUT_SECONDS}, capture_mode='v0')",
     # The adapter's one id: the user id if given, else the anonymous id (distinct_id_for).
-    track="client.capture({event}, distinct_id={user_id} if {user_id} is not None else {anonymous_id}, "
+    track="client.capture({event}, distinct_id={distinct_id}, "
           "properties={properties})",
-    identify="client.set(distinct_id={user_id} if {user_id} is not None else {anonymous_id}, properties={traits})",
+    identify="client.set(distinct_id={distinct_id}, properties={traits})",
     alias="client.alias({previous_id}, distinct_id={user_id})",
     flush="client.flush()",
     shutdown="client.shutdown()",

@@ -43,8 +43,9 @@ SPEC = attrs.evolve(
 """The one declaration of this adapter: the sync adapter's SDK, pin and wire, context identity."""
 
 _IN_CONTEXT = ("with posthog.new_context(client=client):\n"
-               "    if {user_id} is not None or {anonymous_id} is not None:\n"
-               "        posthog.identify_context({user_id} if {user_id} is not None else {anonymous_id})\n")  # fmt: skip
+               "    distinct_id = {distinct_id}\n"
+               "    if distinct_id is not None:\n"
+               "        posthog.identify_context(distinct_id)\n")  # fmt: skip
 
 PROGRAM = SdkProgram(
     imports="import posthog\nfrom posthog import Posthog",

@@ -31,7 +31,7 @@ DISTRIBUTION = "rudder-sdk-python"
 SPEC = SdkSpec(
     name="sdk-rudderstack", kind=AdapterKind.SERVER, profile="rudderstack", distribution=DISTRIBUTION,
     import_name="rudderstack", pin="2.1.9", wire="rudderstack",
-    capabilities=frozenset({"alias", "identify", "threads"}),
+    capabilities=frozenset({"alias", "exit", "identify", "threads"}),
     description="rudder-sdk-python Client in sync mode, gzipped /v1/batch.",
 )  # fmt: skip
 """The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""

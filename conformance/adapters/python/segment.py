@@ -29,7 +29,7 @@ DISTRIBUTION = "segment-analytics-python"
 SPEC = SdkSpec(
     name="sdk-segment", kind=AdapterKind.SERVER, profile="segment", distribution=DISTRIBUTION,
     import_name="segment", pin="2.4.0", wire="segment",
-    capabilities=frozenset({"alias", "identify", "threads"}),
+    capabilities=frozenset({"alias", "exit", "identify", "threads"}),
     description="segment-analytics-python Client in sync mode, posting /v1/batch.",
 )  # fmt: skip
 """The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
