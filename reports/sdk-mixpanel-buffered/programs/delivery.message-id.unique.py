@@ -27,7 +27,7 @@ def call(number, what, statement):
 
 
 def step_1():
-    client.people_set('u1' if 'u1' is not None else None, {'ic_seq': 100001})
+    client.people_set('u1', {'ic_seq': 100001})
 
 
 call(1, 'identify', step_1)

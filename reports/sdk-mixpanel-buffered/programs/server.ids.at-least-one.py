@@ -27,7 +27,7 @@ def call(number, what, statement):
 
 
 def step_1():
-    client.track(None if None is not None else None, 'Signed Up#100001', {})
+    client.track(None, 'Signed Up#100001', {})
 
 
 call(1, 'track', step_1)

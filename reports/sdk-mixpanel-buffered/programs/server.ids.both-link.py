@@ -27,14 +27,14 @@ def call(number, what, statement):
 
 
 def step_1():
-    client.track(None if None is not None else 'anon-a', 'a#100001', {})
+    client.track('anon-a', 'a#100001', {})
 
 
 call(1, 'track', step_1)
 
 
 def step_2():
-    client.track('u1' if 'u1' is not None else 'anon-a', 'a#100002', {})
+    client.track('u1', 'a#100002', {})
 
 
 call(2, 'track', step_2)

@@ -27,7 +27,7 @@ def call(number, what, statement):
 
 
 def step_1():
-    client.track('u1' if 'u1' is not None else 'anon-a', 'a#100001', {})
+    client.track('u1', 'a#100001', {})
 
 
 call(1, 'track', step_1)

@@ -27,7 +27,7 @@ def call(number, what, statement):
 
 
 def step_1():
-    client.capture('Signed Up#100001', distinct_id=None if None is not None else None, properties={})
+    client.capture('Signed Up#100001', distinct_id=None, properties={})
 
 
 call(1, 'track', step_1)

@@ -27,14 +27,14 @@ def call(number, what, statement):
 
 
 def step_1():
-    client.capture('a#100001', distinct_id=None if None is not None else 'anon-a', properties={})
+    client.capture('a#100001', distinct_id='anon-a', properties={})
 
 
 call(1, 'track', step_1)
 
 
 def step_2():
-    client.capture('a#100002', distinct_id='u1' if 'u1' is not None else 'anon-a', properties={})
+    client.capture('a#100002', distinct_id='u1', properties={})
 
 
 call(2, 'track', step_2)

@@ -27,7 +27,7 @@ def call(number, what, statement):
 
 
 def step_1():
-    client.capture('a#100001', distinct_id='u1' if 'u1' is not None else 'anon-a', properties={})
+    client.capture('a#100001', distinct_id='u1', properties={})
 
 
 call(1, 'track', step_1)

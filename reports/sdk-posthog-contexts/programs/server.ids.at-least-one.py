@@ -29,8 +29,9 @@ def call(number, what, statement):
 
 def step_1():
     with posthog.new_context(client=client):
-        if None is not None or None is not None:
-            posthog.identify_context(None if None is not None else None)
+        distinct_id = None
+        if distinct_id is not None:
+            posthog.identify_context(distinct_id)
         client.capture('Signed Up#100001', properties={})
 
 

@@ -29,8 +29,9 @@ def call(number, what, statement):
 
 def step_1():
     with posthog.new_context(client=client):
-        if None is not None or 'anon-a' is not None:
-            posthog.identify_context(None if None is not None else 'anon-a')
+        distinct_id = 'anon-a'
+        if distinct_id is not None:
+            posthog.identify_context(distinct_id)
         client.capture('a#100001', properties={})
 
 
@@ -39,8 +40,9 @@ call(1, 'track', step_1)
 
 def step_2():
     with posthog.new_context(client=client):
-        if 'u1' is not None or 'anon-a' is not None:
-            posthog.identify_context('u1' if 'u1' is not None else 'anon-a')
+        distinct_id = 'u1'
+        if distinct_id is not None:
+            posthog.identify_context(distinct_id)
         client.capture('a#100002', properties={})
 
 

@@ -29,8 +29,9 @@ def call(number, what, statement):
 
 def step_1():
     with posthog.new_context(client=client):
-        if 'u1' is not None or 'anon-a' is not None:
-            posthog.identify_context('u1' if 'u1' is not None else 'anon-a')
+        distinct_id = 'u1'
+        if distinct_id is not None:
+            posthog.identify_context(distinct_id)
         client.capture('a#100001', properties={})
 
 
