@@ -73,11 +73,15 @@ class SnowplowAdapter(ServerSdkAdapter):
         for name in _LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
         self._sdk = snowplow_tracker
-        self.emitter = snowplow_tracker.Emitter(
+        self.tracker = self._build_tracker(snowplow_tracker)
+        self.emitter = self.tracker.emitters[0]
+
+    def _build_tracker(self, sdk: Any) -> Any:
+        emitter = sdk.Emitter(
             self.url, method="post", batch_size=1, request_timeout=TIMEOUT_SECONDS,
             max_retry_delay_seconds=MAX_RETRY_DELAY_SECONDS,
         )  # fmt: skip
-        self.tracker = snowplow_tracker.Tracker(NAMESPACE, self.emitter)
+        return sdk.Tracker(NAMESPACE, emitter)
 
     def track(
         self,

@@ -24,15 +24,13 @@ a reproducer while the first is open).
 
 from __future__ import annotations
 
-import importlib
 import itertools
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from conformance.adapters.python.snowplow import _LOGGERS, NAMESPACE, SnowplowAdapter, schema_for
+from conformance.adapters.python.snowplow import NAMESPACE, SnowplowAdapter, schema_for
 from conformance.adapters.python.snowplow import SPEC as EVENT_SUBJECT_SPEC
 
 SPEC = attrs.evolve(
@@ -51,14 +49,8 @@ class SnowplowTrackerSubjectAdapter(SnowplowAdapter):
 
     SPEC = SPEC
 
-    def _start_sdk(self) -> None:
-        snowplow_tracker = importlib.import_module("snowplow_tracker")  # the SDK is optional
-        for name in _LOGGERS:
-            logging.getLogger(name).setLevel(logging.WARNING)
-        self._sdk = snowplow_tracker
-        self.tracker = snowplow_tracker.Snowplow.create_tracker(
-            f"{NAMESPACE}-{next(_NAMESPACES)}", self.url, subject=snowplow_tracker.Subject())
-        self.emitter = self.tracker.emitters[0]
+    def _build_tracker(self, sdk: Any) -> Any:
+        return sdk.Snowplow.create_tracker(f"{NAMESPACE}-{next(_NAMESPACES)}", self.url, subject=sdk.Subject())
 
     def track(
         self,
