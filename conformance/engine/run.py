@@ -456,11 +456,8 @@ def _flaky(
             evidence[violation.requirement] = (render_reproducer(again_trace, [violation.requirement]),
                                                again_trace)  # fmt: skip
             continue
-        rate = ""
-        if factory is not None and not erred and makes_concurrent_calls(trace):
-            shown, tried = replay_rate(factory, trace, violation.requirement)
-            rate = f"; its reproducer showed it in {shown} of {tried} replays"
-        flaky = attrs.evolve(violation, message=f"{violation.message} [flaky: {note}{rate}]")
+        race = "" if factory is None or erred else _race_note(factory, trace, violation.requirement).strip(" []")
+        flaky = attrs.evolve(violation, message=f"{violation.message} [flaky: {note}{'; ' + race if race else ''}]")
         findings[flaky.requirement] = (flaky,)
         evidence[flaky.requirement] = (render_reproducer(trace, [flaky.requirement]), trace)
     if violations:
@@ -482,11 +479,16 @@ def _with_race_rate(factory: AdapterFactory | None, trace: dict[str, Any], requi
     A race comes and goes: ``[race: shown in 7 of 10 replays of its reproducer]`` tells a
     reader (and an expected failure's ``match``) that, where a bare FAIL would not.
     """
-    if factory is None or not makes_concurrent_calls(trace):
-        return violations
+    note = "" if factory is None else _race_note(factory, trace, requirement)
+    return tuple(attrs.evolve(v, message=f"{v.message}{note}") for v in violations) if note else violations
+
+
+def _race_note(factory: AdapterFactory, trace: dict[str, Any], requirement: str) -> str:
+    """`` [race: shown in k of n replays of its reproducer]`` for a trace with concurrent calls, else ''."""
+    if not makes_concurrent_calls(trace):
+        return ""
     shown, tried = replay_rate(factory, trace, requirement)
-    note = f" [race: shown in {shown} of {tried} replays of its reproducer]"
-    return tuple(attrs.evolve(v, message=f"{v.message}{note}") for v in violations)
+    return f" [race: shown in {shown} of {tried} replays of its reproducer]"
 
 
 def _reproduced(factory: AdapterFactory, trace: dict[str, Any], requirement: str,
