@@ -149,6 +149,10 @@ def expected(plan: dict[str, Any]) -> list[str]:
 ANSWERS = st.sampled_from(["ok", "ok", "flood", "error", "hang", *BAD])
 
 
+# A hanging child's step timeout (SIGALRM) can land inside a garbage-collector callback, where
+# Python reports the exception as unraisable; the harness re-fires it (REFIRE), so the verdict
+# is still an ERROR, but pytest would turn the report into a failure of this test.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(hello=st.sampled_from(["good", "good", "good", "v2", "junk", "exit", "truncated", "hang",
                               "no-sdk"]),
