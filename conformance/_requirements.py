@@ -198,6 +198,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         core=True, source=_S_SERVER_EVERY,
     ),
     Requirement(
+        "server.ids.not-overridden-by-data", Level.MUST,
+        "Caller data never changes the ids of its call: a property named like an SDK field "
+        "(distinct_id, user_id, time, token, ...) leaves the event's ids exactly as given.",
+        core=True, source=_S_SERVER_EVERY,
+    ),
+    Requirement(
         "server.state.no-carry-over", Level.MUST,
         "Nothing of one call (ids, traits, properties) appears on a later call's event.",
         core=True, source=_S_SERVER_NONE,

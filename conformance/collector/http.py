@@ -278,7 +278,7 @@ class HttpCollector:
             logger.warning(
                 "rejected %s %s with %d: %s", _escaped(method), _escaped(path), exc.status, reason
             )
-            response = _error_response(exc.status, reason)
+            response = _error_response(exc.status, reason, path)
         except DeliveryFailedError as exc:
             reason = _one_line(str(exc))
             logger.info(
@@ -287,13 +287,13 @@ class HttpCollector:
                 _escaped(path),
                 reason,
             )
-            response = _error_response(503, reason)
+            response = _error_response(503, reason, path)
         except Exception as exc:  # the collector must outlive any request
             first_line = str(exc).partition("\n")[0]
             reason = _one_line(f"internal collector error: {type(exc).__name__}: {first_line}")
             # The traceback goes to the log (it is our bug), never into the reply.
             logger.exception("failed on %s %s: %s", _escaped(method), _escaped(path), reason)
-            response = _error_response(500, reason)
+            response = _error_response(500, reason, path)
         record = RequestRecord(method, path, response.status_code, events, size, reason)
         with self._lock:
             self._records.append(record)
@@ -338,8 +338,18 @@ def _one_line(reason: str) -> str:
     return text
 
 
-def _error_response(status: int, reason: str) -> Response:
-    return Response(json.dumps({"error": reason}), status=status, content_type="application/json")
+_ERROR_FIELDS = {"/mixpanel/": {"status": 0}}
+"""What a vendor's own error replies carry besides ``error``, by mount: mixpanel-python reads
+``status`` (0 is a refusal) from every reply, so a reply without it would crash the SDK
+(KeyError) where Mixpanel's API makes it raise MixpanelException."""
+
+
+def _error_response(status: int, reason: str, path: str) -> Response:
+    body: dict[str, object] = {"error": reason}
+    for prefix, fields in _ERROR_FIELDS.items():
+        if path.startswith(prefix):
+            body = {**fields, **body}
+    return Response(json.dumps(body), status=status, content_type="application/json")
 
 
 def run_forever(http: HttpCollector) -> None:

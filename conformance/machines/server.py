@@ -45,16 +45,29 @@ class ServerMachine(ServerChecks):
                            anonymous_id=anonymous_id)  # fmt: skip
         self._server_track(seq, name, properties, user_id, anonymous_id)
 
-    def _server_track(self, seq: int, name: str, properties: dict[str, Any],
-                      user_id: str | None, anonymous_id: str | None) -> None:  # fmt: skip
+    def _server_track(self, seq: int, name: str, properties: dict[str, Any], user_id: str | None,
+                      anonymous_id: str | None, *, refusable: bool = False) -> None:  # fmt: skip
+        """Track through the model and the SDK, then check the caller's dict is unchanged.
+
+        ``refusable``: the SDK may refuse the call with an error (then nothing may arrive),
+        as it may for caller data it cannot send as given; otherwise an error is an ERROR.
+        """
         marked = f"{name}{gen.MARKER}{self.mark(seq)}"
         before = dict(snapshot(properties))  # read-only from here on: shared by both uses
+        if refusable:
+            self.refusable_in_window = True
+            refusal = self.h.attempt("track()", self.h.adapter.track, marked, properties,
+                                     user_id=user_id, anonymous_id=anonymous_id)  # fmt: skip
+            if refusal is not None:
+                self.window_calls[seq] = {"refused": True, "refusal": repr(refusal)}
+                return
         self.first_call = min(self.first_call, seq)
         self.calls[seq] = {"kind": "track", "properties": before, **self._ids(user_id, anonymous_id)}
         self._model_call(seq, lambda: self.model.server.track(
             marked, properties, user_id=user_id, anonymous_id=anonymous_id))
-        self.h.call("track()", self.h.adapter.track, marked, properties, user_id=user_id,
-                    anonymous_id=anonymous_id)  # fmt: skip
+        if not refusable:
+            self.h.call("track()", self.h.adapter.track, marked, properties, user_id=user_id,
+                        anonymous_id=anonymous_id)  # fmt: skip
         self._check("server.arguments.not-retained")
         if properties != before:
             self._violate("server.arguments.not-retained",
@@ -73,6 +86,19 @@ class ServerMachine(ServerChecks):
         nested = self.shared.get("items")
         if isinstance(nested, list):
             nested.append(seq)
+
+    @drawn_rule(user_id=gen.USER_OR_NONE_POOL, anonymous_id=gen.ANONYMOUS_ID_POOL, name=gen.NAME_POOL,
+                field=gen.SDK_FIELD_POOL)  # fmt: skip
+    def track_with_field_named_key(self, name: str, field: list[Any], user_id: str | None,
+                                   anonymous_id: str) -> None:  # fmt: skip
+        """Track with a property named like an SDK field (``time``, ``distinct_id``, ``token``...).
+
+        ``field`` is ``[key, value]``. The SDK may refuse such a call with an error.
+        """
+        properties = {field[0]: field[1], "plan": "pro"}
+        seq = self._record("track_with_field_named_key", name=name, field=field,
+                           user_id=user_id, anonymous_id=anonymous_id)  # fmt: skip
+        self._server_track(seq, name, properties, user_id, anonymous_id, refusable=True)
 
     def _identify(self, user_id: str | None, anonymous_id: str | None,
                  traits: dict[str, Any]) -> None:  # fmt: skip

@@ -49,12 +49,20 @@ class ServerChecks(BaseMachine):
         if self.first_identify < seq:
             self._check("server.state.identify-changes-nothing")
         threaded = seq in self.threaded
+        field_named = self._field_named_values(seq)
+        if field_named is not None:
+            self._check("server.ids.not-overridden-by-data")
         if self._ids_differ(want, got):
             requirement = self._classify_ids(seq, got)
             foreign = set(_wire_ids(got).values()) - {want.user_id, want.anonymous_id}
             if threaded and foreign:
                 requirement = "server.threads.isolated"
+            elif field_named is not None and (foreign & field_named or (not _wire_ids(got) and self._nulled_by(seq))):
+                # ids from the call's own data, or every id gone under a null named like an id
+                requirement = "server.ids.not-overridden-by-data"
             how = rewritten(want, got)
+            if requirement == "server.ids.not-overridden-by-data":
+                how = self._overridden_by(seq, foreign) or self._nulled_by(seq) or how
             self._violate(requirement, f"the {want.kind.value} event of step {seq} carried other ids"
                           + (f" ({how})" if how else ""),
                           expected={"user_id": want.user_id, "anonymous_id": want.anonymous_id},
@@ -77,6 +85,26 @@ class ServerChecks(BaseMachine):
             how = payload_difference(payload_want, payload_got)
             self._violate(requirement, f"the event of step {seq} carried another payload ({how})",
                           expected=payload_want, observed=payload_got, step=seq)
+
+    def _field_named_values(self, seq: int) -> set[str] | None:
+        """The string values of the call's properties named like SDK fields, or None if it has none."""
+        properties = self.calls.get(seq, {}).get("properties") or {}
+        named = [key for key in properties if key in gen.SDK_FIELD_KEYS]
+        if not named:
+            return None
+        return {properties[key] for key in named if isinstance(properties[key], str)}
+
+    def _nulled_by(self, seq: int) -> str:
+        """'ids replaced by its own null 'distinct_id' property' when the call has such a null."""
+        properties = self.calls.get(seq, {}).get("properties") or {}
+        keys = sorted(k for k in properties if k in gen.ID_FIELD_KEYS and properties[k] is None)
+        return "ids replaced by its own null " + ", ".join(f"{k!r}" for k in keys) + " property" if keys else ""
+
+    def _overridden_by(self, seq: int, foreign: set[str]) -> str:
+        """Which field-named property of the call put ``foreign`` ids on its event, in words."""
+        properties = self.calls.get(seq, {}).get("properties") or {}
+        keys = sorted(k for k in properties if k in gen.SDK_FIELD_KEYS and properties[k] in foreign)
+        return "taken from its own " + ", ".join(f"{k!r}" for k in keys) + " property" if keys else ""
 
     def _was_shared(self, seq: int) -> bool:
         return any(step["rule"] == "track_reused_object" for step in self.trace[seq - 1:seq])
@@ -109,7 +137,13 @@ class ServerChecks(BaseMachine):
 
     def _unexpected(self, event: Event) -> None:
         number = self.seq_of(step_number(event))
-        if number is not None and self.window_calls.get(number, {}).get("refused"):
+        window = self.window_calls.get(number, {}) if number is not None else {}
+        if "refusal" in window:  # an error to the caller, and the event sent all the same
+            self._violate("server.ids.not-overridden-by-data",
+                          f"track (step {number}) raised {window['refusal']} and its event still arrived",
+                          expected=None, observed=event, step=number)  # fmt: skip
+            return
+        if number is not None and window.get("refused"):
             self._violate("server.ids.at-least-one",
                           f"the call without ids (step {number}) still sent an event",
                           expected=None, observed=event, step=number)

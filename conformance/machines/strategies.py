@@ -41,7 +41,9 @@ MARKER = "#"
 TRAIT_MARKER = "ic_seq"
 """Trait the suite sets on every identify so the arriving event can be matched to its call."""
 
-# Keys that SDKs document as their own (SEMANTICS.md 5.4, 5.5); a caller never uses them.
+# Keys that SDKs document as their own (SEMANTICS.md 5.4, 5.5). Random keys avoid them, so
+# that a payload shrinks to plain data; callers do send them (``time`` above all), and the
+# rule ``track_with_field_named_key`` sends them on purpose (SDK_FIELD_KEY_POOL).
 RESERVED_KEYS = frozenset(
     {TRAIT_MARKER, "token", "time", "distinct_id", "mp_lib", "alias", "category", "label", "value"}
 )
@@ -154,6 +156,22 @@ REAL_ANONYMOUS_ID_OR_NONE_POOL = _texts(*SERVER_ANONYMOUS_IDS[len(ANONYMOUS_IDS)
 NO_USER_POOL = _texts(None, "")
 NO_ID_POOL = _texts(None, "")
 """What a call without an id passes: nothing, or the empty string (an empty id is not an id)."""
+ID_FIELD_KEYS = ("distinct_id", "user_id", "userId", "anonymous_id", "anonymousId", "device_id")
+_TIME_FIELDS = ("time", "timestamp")
+_TEXT_FIELDS = ("token", "insert_id", "messageId", "uuid", "event", "type")
+SDK_FIELD_KEYS = (*ID_FIELD_KEYS, *_TIME_FIELDS, *_TEXT_FIELDS)
+"""Property keys named like the fields the SDKs put beside a caller's data: ids, event times,
+project tokens, message ids (SEMANTICS.md 5.x wire formats). Caller data under these names
+must never change the ids of the call it rides on. Mixpanel's ``$user_id``, ``$device_id``
+and ``$insert_id`` are left out: they are its documented way for a caller to *set* identity
+and the dedup id, not collisions."""
+SDK_FIELD_POOL = _texts(
+    *([key, value] for key in ID_FIELD_KEYS for value in ("intruder-id", None)),
+    *([key, value] for key in _TIME_FIELDS for value in (1_700_000_000, "2024-01-01T00:00:00.000Z")),
+    *([key, "intruder-id"] for key in _TEXT_FIELDS),
+)
+"""``[key, value]`` as callers send them: another id (or null) under an id's name, epoch
+seconds or an ISO time under a time's name, text under the others."""
 THREAD_COUNT_POOL = _texts(2, 8, 16, 32)
 """Threads per concurrent step: 2 (what shrinking ends at) and 8 to 32, where races show (a
 web server's pool of request threads)."""

@@ -26,6 +26,7 @@ _CARRY_OVER = "server.state.no-carry-over"
 _IDENTIFY_NOTHING = "server.state.identify-changes-nothing"
 _NOT_RETAINED = "server.arguments.not-retained"
 _BOTH_LINK = "server.ids.both-link"
+_NOT_OVERRIDDEN = "server.ids.not-overridden-by-data"
 
 
 @mutant("mutant-server-caches-user", _CARRY_OVER,
@@ -128,6 +129,19 @@ class _ServerExitDropsQueue(_MutantAdapter):
         "stops, so the process hangs at exit.", scope="server")  # fmt: skip
 class _ServerExitHookBlocks(_MutantAdapter):
     EXIT_HOOK = "atexit.register(lambda: (adapter.flush(), __import__('time').sleep(60)))"
+
+
+@mutant("mutant-server-data-overrides-ids", _NOT_OVERRIDDEN,
+        "Server track() builds the message from its own fields and then the caller's properties, "
+        "so a 'distinct_id' or 'user_id' property replaces the user id (mixpanel-python merges "
+        "properties over distinct_id so).", scope="server", also_breaks=(_BOTH_LINK,))  # fmt: skip
+class _ServerDataOverridesIds(_MutantAdapter):
+    def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+              anonymous_id: str | None) -> None:  # fmt: skip
+        for key in ("distinct_id", "user_id"):
+            if isinstance(properties.get(key), str):
+                user_id = properties[key]
+        super().track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
 
 
 @mutant("mutant-server-mutates-traits", _NOT_RETAINED,

@@ -150,6 +150,20 @@ def _decode_text(body: bytes, what: str) -> str:
         raise WireError(msg) from None
 
 
+def _event_time(props: dict[str, Any], where: str) -> int | None:
+    """``time`` in epoch ms; ``None`` when it is not a number.
+
+    mixpanel-python merges the caller's properties over its own ``time``, so the value may be
+    caller data of any type (an ISO string, say). What Mixpanel's API does with such an event
+    cannot be checked here, so the collector neither refuses it nor guesses a time: the
+    event arrives without one, and the checks see its ``time`` property gone.
+    """
+    value = props.get("time")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return epoch_ms(value, f"{where}.time", seconds_if_small=True)
+
+
 def _mixpanel_event(raw: Any, where: str, source: str) -> Event:
     """One Mixpanel event (SEMANTICS.md 5.5; knob 26).
 
@@ -197,7 +211,7 @@ def _mixpanel_event(raw: Any, where: str, source: str) -> Event:
         previous_id=previous_id,
         properties=without(props, MIXPANEL_AUTOMATIC_PROPERTIES, consumed),
         message_id=opt_str(props, "$insert_id", props_where),
-        timestamp=epoch_ms(props.get("time"), f"{props_where}.time", seconds_if_small=True),
+        timestamp=_event_time(props, props_where),
         source=source,
     )
 

@@ -137,10 +137,18 @@ def _posthog_form(body: bytes, source: str, *, base64: bool) -> Any:
     return parse_json(b64decode(values[0], "data"), "base64-decoded data")
 
 
-def _caller_properties(props: dict[str, Any], name: str, consumed: set[str]) -> dict[str, Any]:
-    """``props`` without the SDK's own keys (see the module docstring)."""
+def _caller_properties(props: dict[str, Any], name: str, consumed: set[str],
+                       top_distinct: str | None) -> dict[str, Any]:  # fmt: skip
+    """``props`` without the SDK's own keys (see the module docstring).
+
+    A ``distinct_id`` property that differs from a top-level ``distinct_id`` is the caller's
+    (posthog-python sets only the top-level one), so it stays.
+    """
     if props.get("$lib") != POSTHOG_JS_LIB:
-        return without(props, POSTHOG_AUTOMATIC_PROPERTIES, consumed)
+        kept = without(props, POSTHOG_AUTOMATIC_PROPERTIES, consumed)
+        if top_distinct is not None and "distinct_id" in props and props["distinct_id"] != top_distinct:
+            kept["distinct_id"] = props["distinct_id"]
+        return kept
     own = POSTHOG_JS_OWN_KEYS | consumed | ({"title"} if name == "$pageview" else set())
     return {k: v for k, v in props.items() if not k.startswith("$") and k not in own}
 
@@ -204,7 +212,7 @@ def _posthog_event(raw: Any, where: str, source: str) -> Event:
         distinct_id=distinct,
         previous_id=previous_id,
         group_id=group_id,
-        properties=_caller_properties(props, name, consumed),
+        properties=_caller_properties(props, name, consumed, opt_str(event, "distinct_id", where)),
         traits=traits,
         message_id=opt_str(event, "uuid", where),
         timestamp=iso_ms(event.get("timestamp"), f"{where}.timestamp"),
