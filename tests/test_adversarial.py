@@ -29,6 +29,7 @@ from conformance._errors import DeliveryFailedError
 from conformance.adapters.reference import ReferenceAdapter
 from conformance.engine.harness import Harness
 from conformance.machines import build_machines
+from conformance.machines.strategies import SDK_FIELD_KEYS
 from simulator import Event, Kind, ReferenceClient, get_profile
 
 SMALL = RunSettings(max_examples=25, step_count=12)
@@ -642,3 +643,57 @@ def test_an_adapter_method_with_the_wrong_signature_is_an_adapter_error() -> Non
     """A TypeError from binding arguments is the adapter's bug: ERROR, not an SDK refusal or FAIL."""
     result = run(_WrongSignatureAdapter, run_settings=SMALL)
     _assert_error(result, "client.identify.requires-user-id", naming="TypeError")
+
+
+# -- caller data named like SDK fields ------------------------------------------------------------
+def _field_named(properties: Mapping[str, Any]) -> bool:
+    return any(key in SDK_FIELD_KEYS for key in properties)
+
+
+class _RefusesFieldNamedKeys(_Bent):
+    """Refuses every call with a property named like an SDK field: allowed, but then never checked."""
+
+    def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+              anonymous_id: str | None) -> None:  # fmt: skip
+        if _field_named(properties):
+            raise ValueError(f"refusing {sorted(properties)}")
+        super().track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
+
+
+class _RefusesFieldNamedKeysButSends(_Bent):
+    """Raises on a field-named property after queueing the event, which is then delivered."""
+
+    def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+              anonymous_id: str | None) -> None:  # fmt: skip
+        super().track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
+        if _field_named(properties):
+            raise ValueError(f"refusing {sorted(properties)}")
+
+
+def test_refusing_every_field_named_key_is_not_a_pass() -> None:
+    """An SDK that refuses every such call is never checked: not-overridden-by-data is ERROR, not PASS."""
+    result = run(_RefusesFieldNamedKeys, run_settings=SMALL)
+    _assert_error(result, "server.ids.not-overridden-by-data", naming="never")
+
+
+def test_a_field_named_call_that_raises_but_sends_fails() -> None:
+    """A track that raises for a field-named property and still sends its event fails not-overridden-by-data."""
+    result = run(_RefusesFieldNamedKeysButSends, run_settings=SMALL)
+    _assert_verdict(result, "server.ids.not-overridden-by-data", Verdict.FAIL)
+
+
+def test_not_overridden_by_data_counts_only_calls_with_a_field_named_key() -> None:
+    """Plain server tracks are no checks of not-overridden-by-data; one with a 'distinct_id' property is."""
+    collector = Collector()
+    adapter = ReferenceAdapter(collector)
+    harness = Harness(adapter, collector, get_profile("seed"))
+    server = next(m for m in build_machines(harness) if m.machine_name == "server")
+    state = server()
+    server.track.body(state, name="e", properties={"plan": "pro"}, user_id="u1", anonymous_id=None)  # type: ignore[attr-defined]
+    state.teardown()
+    assert harness.checks["server.ids.not-overridden-by-data"] == 0
+    state = server()
+    server.track_with_field_named_key.body(state, name="e", field=["distinct_id", "intruder-id"],  # type: ignore[attr-defined]
+                                           user_id="u1", anonymous_id="anon-a")  # fmt: skip
+    state.teardown()
+    assert harness.checks["server.ids.not-overridden-by-data"] == 1

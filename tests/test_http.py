@@ -144,6 +144,22 @@ def test_snowplow_get_pixel_and_mixpanel_form_over_http(
     ]
 
 
+def test_mixpanel_error_replies_carry_status_0_as_mixpanels_do(
+    served: tuple[Collector, HttpCollector, str],
+) -> None:
+    """A refusal under /mixpanel/ says ``status: 0`` beside its reason (mixpanel-python reads ``status``).
+
+    Other vendors' error replies carry only ``error``.
+    """
+    _, _, url = served
+    status, body = send(url, "/mixpanel/track", b"data=%7Bnot+json", {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 400
+    reply = json.loads(body)
+    assert reply["status"] == 0
+    assert reply["error"]
+    assert "status" not in json.loads(send(url, "/v1/batch", b"{not json", {"Content-Type": "application/json"})[1])
+
+
 def test_junk_gets_4xx_with_reason_and_server_keeps_serving(
     served: tuple[Collector, HttpCollector, str], caplog: pytest.LogCaptureFixture
 ) -> None:

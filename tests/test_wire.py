@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -308,6 +309,20 @@ def test_posthog_browser_identify_maps_ids_and_merges_set() -> None:
     )
 
 
+def test_posthog_python_keeps_a_distinct_id_property_that_is_not_the_events_own() -> None:
+    """posthog-python sets only the top-level distinct_id: a different ``distinct_id`` property is caller data.
+
+    One equal to the top-level id is the SDK's copy and is dropped, as before.
+    """
+    batch = [
+        {"event": "E", "distinct_id": "u1", "properties": {"distinct_id": "intruder", "$lib": "posthog-python"}},
+        {"event": "E", "distinct_id": "u1", "properties": {"distinct_id": "u1", "$lib": "posthog-python"}},
+    ]
+    decoded = post("/batch/", {"api_key": "K", "batch": batch})
+    assert [e.properties for e in decoded.events] == [{"distinct_id": "intruder"}, {}]
+    assert [e.distinct_id for e in decoded.events] == ["u1", "u1"]
+
+
 def test_posthog_special_events_map_to_alias_set_group_and_page() -> None:
     """$create_alias, $set, $groupidentify and $pageview map to ALIAS, IDENTIFY, GROUP and PAGE."""
     batch = [
@@ -471,6 +486,18 @@ def test_mixpanel_form_data_decodes_json_or_base64(b64: bool) -> None:
     path = "/track/" if b64 else "/track"
     decoded = post(path, mixpanel_form(MIXPANEL_EVENT, b64=b64), FORM)
     assert decoded == Decoded(events=(MIXPANEL_TRACKED,), reply=b'{"status":1}')
+
+
+@pytest.mark.parametrize("time_value", ["2024-01-01T00:00:00.000Z", None, True])
+def test_mixpanel_time_that_is_not_a_number_is_no_timestamp_and_no_refusal(time_value: Any) -> None:
+    """A ``time`` that is not a number (caller data merged over the SDK's) decodes with no timestamp.
+
+    The collector does not refuse it (what Mixpanel's API does with it is unknown), and the
+    ``time`` key stays out of the caller's properties like the SDK's own.
+    """
+    event = {"event": "Signed Up", "properties": {**MIXPANEL_EVENT["properties"], "time": time_value}}
+    decoded = post("/track", mixpanel_form(event, b64=False), FORM)
+    assert decoded.events == (attrs.evolve(MIXPANEL_TRACKED, timestamp=None),)
 
 
 def test_mixpanel_get_reads_data_from_the_query() -> None:

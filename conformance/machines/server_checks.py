@@ -7,6 +7,7 @@ identify, another thread). After each flush the history is resolved downstream.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -96,15 +97,18 @@ class ServerChecks(BaseMachine):
 
     def _nulled_by(self, seq: int) -> str:
         """'ids replaced by its own null 'distinct_id' property' when the call has such a null."""
-        properties = self.calls.get(seq, {}).get("properties") or {}
-        keys = sorted(k for k in properties if k in gen.ID_FIELD_KEYS and properties[k] is None)
-        return "ids replaced by its own null " + ", ".join(f"{k!r}" for k in keys) + " property" if keys else ""
+        keys = self._field_keys(seq, gen.ID_FIELD_KEYS, lambda value: value is None)
+        return "ids replaced by its own null " + keys + " property" if keys else ""
 
     def _overridden_by(self, seq: int, foreign: set[str]) -> str:
         """Which field-named property of the call put ``foreign`` ids on its event, in words."""
+        keys = self._field_keys(seq, gen.SDK_FIELD_KEYS, lambda value: value in foreign)
+        return "taken from its own " + keys + " property" if keys else ""
+
+    def _field_keys(self, seq: int, names: tuple[str, ...], matches: Callable[[Any], bool]) -> str:
+        """The call's property keys among ``names`` whose value ``matches``, quoted, or ''."""
         properties = self.calls.get(seq, {}).get("properties") or {}
-        keys = sorted(k for k in properties if k in gen.SDK_FIELD_KEYS and properties[k] in foreign)
-        return "taken from its own " + ", ".join(f"{k!r}" for k in keys) + " property" if keys else ""
+        return ", ".join(repr(k) for k in sorted(k for k in properties if k in names and matches(properties[k])))
 
     def _was_shared(self, seq: int) -> bool:
         return any(step["rule"] == "track_reused_object" for step in self.trace[seq - 1:seq])

@@ -43,7 +43,7 @@ TRAIT_MARKER = "ic_seq"
 
 # Keys that SDKs document as their own (SEMANTICS.md 5.4, 5.5). Random keys avoid them, so
 # that a payload shrinks to plain data; callers do send them (``time`` above all), and the
-# rule ``track_with_field_named_key`` sends them on purpose (SDK_FIELD_KEY_POOL).
+# rule ``track_with_field_named_key`` sends them on purpose (SDK_FIELD_POOL).
 RESERVED_KEYS = frozenset(
     {TRAIT_MARKER, "token", "time", "distinct_id", "mp_lib", "alias", "category", "label", "value"}
 )
