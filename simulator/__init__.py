@@ -26,7 +26,7 @@ from simulator._profiles import (
 from simulator._records import Event, Kind
 from simulator._resolver import Person, Resolver, anonymous_key, resolve
 from simulator._sdk import ReferenceSDK
-from simulator._server import ReferenceServer
+from simulator._server import ReferenceServer, epoch_ms
 
 __all__ = [
     "PROFILES",
@@ -53,6 +53,7 @@ __all__ = [
     "StoredIdentity",
     "UnknownProfileError",
     "anonymous_key",
+    "epoch_ms",
     "get_profile",
     "resolve",
     "snapshot",

@@ -109,7 +109,7 @@ class ReferenceClient:
         else:
             self._reject_track(name, properties)
             carried = snapshot(properties)
-        self._queue.append((_TRACK, name, self._wire_ids, None, None, carried, _EMPTY))
+        self._queue.append((_TRACK, name, self._wire_ids, None, None, carried, _EMPTY, None))
 
     def _reject_track(self, name: object, properties: object) -> None:
         self._check_open()
@@ -173,7 +173,7 @@ class ReferenceClient:
         previous = self._state.user_id or self._state.anonymous_id
         _, anonymous_id, device_id, distinct_id, source = self._wire_ids
         ids = (new_id, anonymous_id, device_id, distinct_id, source)
-        self._queue.append((Kind.ALIAS, None, ids, previous, None, _EMPTY, _EMPTY))
+        self._queue.append((Kind.ALIAS, None, ids, previous, None, _EMPTY, _EMPTY, None))
 
     def group(self, group_id: str, traits: Mapping[str, Any] | None = None) -> None:
         """Associate the current person with a group (account, company)."""
@@ -181,7 +181,7 @@ class ReferenceClient:
         check_id(group_id, "group_id", "Pass the group's id, e.g. group('acme').")
         check_mapping(traits, "traits")
         self._queue.append(
-            (Kind.GROUP, None, self._wire_ids, None, group_id, _EMPTY, snapshot(traits))
+            (Kind.GROUP, None, self._wire_ids, None, group_id, _EMPTY, snapshot(traits), None)
         )
 
     def close(self) -> None:
@@ -196,7 +196,7 @@ class ReferenceClient:
         group_id: str | None,
         traits: Mapping[str, Any],
     ) -> None:
-        self._queue.append((kind, name, self._wire_ids, previous_id, group_id, _EMPTY, traits))
+        self._queue.append((kind, name, self._wire_ids, previous_id, group_id, _EMPTY, traits, None))
 
     def _check_open(self) -> None:
         if self.closed:

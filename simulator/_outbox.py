@@ -21,10 +21,14 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 WireIds = tuple["str | None", "str | None", "str | None", "str | None", "str | None"]
 """The ids a call carries: user id, anonymous id, device id, distinct id, and its source."""
+Given = tuple["int | None", "str | None", "Mapping[str, Any]"]
+"""What a call gave beside its data: timestamp (epoch ms), message id, context."""
 Pending = tuple[
-    Kind, "str | None", WireIds, "str | None", "str | None", "Mapping[str, Any]", "Mapping[str, Any]"
+    Kind, "str | None", WireIds, "str | None", "str | None", "Mapping[str, Any]", "Mapping[str, Any]",
+    "Given | None",
 ]
-"""A queued call: kind, name, :data:`WireIds`, previous id, group id, properties, traits."""
+"""A queued call: kind, name, :data:`WireIds`, previous id, group id, properties, traits, and
+:data:`Given` (``None`` for a call that gave none of it, the hot path's case)."""
 
 
 def snapshot(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -88,10 +92,11 @@ class Outbox:
                 properties=properties,
                 traits=traits,
                 source=ids[4],
-                message_id=f"msg-{base + i:06d}",
-                timestamp=base + i,
+                context=given[2] if given else _EMPTY,
+                message_id=given[1] if given and given[1] is not None else f"msg-{base + i:06d}",
+                timestamp=given[0] if given and given[0] is not None else base + i,
             )
-            for i, (kind, name, ids, previous_id, group_id, properties, traits) in enumerate(pending)
+            for i, (kind, name, ids, previous_id, group_id, properties, traits, given) in enumerate(pending)
         ]
 
     def flush(self) -> list[Event]:

@@ -47,6 +47,8 @@ class Event:
     group_id: str | None = None
     properties: Mapping[str, Any] = attrs.field(default=_EMPTY, eq=True)
     traits: Mapping[str, Any] = attrs.field(default=_EMPTY, eq=True)
+    context: Mapping[str, Any] = attrs.field(default=_EMPTY, eq=True)
+    """What the call said about its circumstances (Segment-style ``context``: ip, locale, ...)."""
     message_id: str | None = None
     timestamp: int | None = None
     source: str | None = attrs.field(default=None, eq=False)

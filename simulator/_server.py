@@ -3,14 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, cast
 
-from simulator._errors import MissingIdentityError, check_id, check_mapping, describe
-from simulator._outbox import _EMPTY, Outbox, snapshot
+from simulator._errors import (
+    InvalidArgumentError,
+    MissingIdentityError,
+    check_id,
+    check_mapping,
+    describe,
+)
+from simulator._outbox import _EMPTY, Given, Outbox, snapshot
 from simulator._records import Kind
 
 _SOURCE = "server"
 _IDS_FIX = "Pass a non-empty str or leave it None; at least one id is required."
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """``moment`` (timezone-aware) as whole epoch milliseconds, exactly (no float on the way)."""
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def _given(timestamp: object, message_id: object, context: object) -> Given:
+    """The call's own timestamp (epoch ms), message id and context, checked and copied."""
+    if timestamp is not None and (not isinstance(timestamp, datetime) or timestamp.utcoffset() is None):
+        msg = (f"timestamp must be a timezone-aware datetime, or None (got {describe(timestamp)}). "
+               "Pass e.g. datetime.now(timezone.utc): a naive time names no instant.")  # fmt: skip
+        raise InvalidArgumentError(msg)
+    check_id(message_id, "message_id", "Pass a non-empty str such as a UUID, or None.", optional=True)
+    check_mapping(context, "context")
+    stamp = None if timestamp is None else epoch_ms(timestamp)
+    return (stamp, cast("str | None", message_id), snapshot(cast("Mapping[str, Any] | None", context)))
 
 
 def _check_ids(user_id: object, anonymous_id: object, call: str) -> None:
@@ -44,14 +71,25 @@ class ReferenceServer:
         *,
         user_id: str | None = None,
         anonymous_id: str | None = None,
+        timestamp: datetime | None = None,
+        message_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> None:
-        """Send one event attributed to exactly the ids given."""
+        """Send one event attributed to exactly the ids given.
+
+        ``timestamp`` (an aware datetime: when it happened), ``message_id`` (the dedup key)
+        and ``context`` (ip, locale, ...) arrive as given; left out, the outbox assigns the
+        first two at flush and the context stays empty.
+        """
         _check_ids(user_id, anonymous_id, "track")
         check_id(event, "event", "Name the event, e.g. track('Signed Up', user_id='u1').")
         check_mapping(properties, "properties")
+        given = None
+        if timestamp is not None or message_id is not None or context is not None:
+            given = _given(timestamp, message_id, context)
         self._queue.append(
             (Kind.TRACK, event, (user_id, anonymous_id, None, None, _SOURCE), None, None,
-             snapshot(properties), _EMPTY)
+             snapshot(properties), _EMPTY, given)
         )  # fmt: skip
 
     def identify(
@@ -66,7 +104,7 @@ class ReferenceServer:
         check_mapping(traits, "traits")
         self._queue.append(
             (Kind.IDENTIFY, None, (user_id, anonymous_id, None, None, _SOURCE), None, None,
-             _EMPTY, snapshot(traits))
+             _EMPTY, snapshot(traits), None)
         )  # fmt: skip
 
     def alias(self, previous_id: str, user_id: str) -> None:
@@ -76,5 +114,5 @@ class ReferenceServer:
         check_id(user_id, "user_id", fix)
         self._queue.append(
             (Kind.ALIAS, None, (user_id, None, None, None, _SOURCE), previous_id, None,
-             _EMPTY, _EMPTY)
+             _EMPTY, _EMPTY, None)
         )  # fmt: skip

@@ -31,7 +31,7 @@ import attrs
 
 from simulator._client import ReferenceClient, StoredIdentity
 from simulator._errors import InvalidArgumentError, check_id, describe
-from simulator._outbox import _EMPTY, Outbox, Pending
+from simulator._outbox import _EMPTY, Given, Outbox, Pending
 from simulator._outbox import WireIds as _WireTuple
 from simulator._records import Kind
 
@@ -73,8 +73,8 @@ class WireIds:
 class QueuedCall:
     """One call waiting in an :class:`~simulator.Outbox`; flush turns it into an Event.
 
-    Message ids and timestamps are not part of it: the outbox assigns them at flush, in
-    queue order.
+    Message ids and timestamps are the outbox's, assigned at flush in queue order, unless
+    the call gave its own (``given``: timestamp in epoch ms, message id, context).
     """
 
     kind: Kind
@@ -84,6 +84,7 @@ class QueuedCall:
     group_id: str | None = None
     properties: Mapping[str, Any] = attrs.field(default=_EMPTY)
     traits: Mapping[str, Any] = attrs.field(default=_EMPTY)
+    given: Given | None = None
 
 
 # -- a client's storage and wire ids ---------------------------------------------------------
@@ -163,8 +164,8 @@ def _client(client: object) -> ReferenceClient:
 def queued_calls(outbox: Outbox) -> list[QueuedCall]:
     """The calls waiting in ``outbox``, in queue (call) order; a snapshot, not a live view."""
     return [
-        QueuedCall(kind, name, WireIds(*ids), previous_id, group_id, properties, traits)
-        for kind, name, ids, previous_id, group_id, properties, traits in _outbox(outbox).pending
+        QueuedCall(kind, name, WireIds(*ids), previous_id, group_id, properties, traits, given)
+        for kind, name, ids, previous_id, group_id, properties, traits, given in _outbox(outbox).pending
     ]
 
 
@@ -196,7 +197,7 @@ def _entry(call: object) -> Pending:
         msg = f"call must be a simulator.testing.QueuedCall (got {describe(call)}). Read one with queued_calls(outbox)."
         raise InvalidArgumentError(msg)
     return (call.kind, call.name, _tuple(call.ids), call.previous_id, call.group_id,
-            call.properties, call.traits)  # fmt: skip
+            call.properties, call.traits, call.given)  # fmt: skip
 
 
 def _outbox(outbox: object) -> Outbox:

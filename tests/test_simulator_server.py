@@ -7,6 +7,7 @@ The seed's server rules: a server SDK keeps no identity, every call names its ow
 from __future__ import annotations
 
 import copy
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from simulator import (
     Person,
     ReferenceSDK,
     ReferenceServer,
+    epoch_ms,
     resolve,
 )
 from simulator._outbox import Outbox
@@ -70,6 +72,38 @@ def test_track_carries_exactly_the_ids_given(user: str | None, anonymous: str | 
     assert event == Event(kind=Kind.TRACK, name="Paid", user_id=user, anonymous_id=anonymous,
                           properties={"amount": 3}, message_id="msg-000000", timestamp=0)  # fmt: skip
     assert event.source == "server"
+
+
+def test_a_track_carries_the_timestamp_message_id_and_context_its_call_gave() -> None:
+    """The call's own time (to the millisecond), message id and context arrive as given."""
+    sdk = ReferenceSDK()
+    context = {"ip": "203.0.113.7", "page": {"path": "/"}}
+    moment = datetime(2026, 3, 29, 1, 30, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
+    sdk.server.track("Paid", {}, user_id="u1", timestamp=moment, message_id="order-1", context=context)
+    context["page"]["path"] = "/later"  # the caller moves on; the event keeps what it was given
+    [event] = sdk.flush()
+    assert (event.timestamp, event.message_id, event.context) == (
+        epoch_ms(moment), "order-1", {"ip": "203.0.113.7", "page": {"path": "/"}})
+    assert epoch_ms(moment) == 1774740600123
+
+
+def test_a_track_without_options_gets_the_outbox_time_and_id_and_no_context() -> None:
+    """Left out, the timestamp and message id are assigned at flush, and the context is empty."""
+    sdk = ReferenceSDK()
+    sdk.server.track("Paid", {}, user_id="u1", message_id="given")
+    sdk.server.track("Paid", {}, user_id="u1")
+    first, second = sdk.flush()
+    assert (first.message_id, first.context) == ("given", {})
+    assert second.message_id != "given"
+    assert second.context == {}
+
+
+@pytest.mark.parametrize("bad", [datetime(2026, 1, 1), "2026-01-01T00:00:00Z", 1767225600])  # noqa: DTZ001
+def test_a_timestamp_that_names_no_instant_is_refused(bad: object) -> None:
+    """A naive datetime, a string or a number is refused, naming the value and its type."""
+    with pytest.raises(InvalidArgumentError, match="timezone-aware datetime") as caught:
+        ReferenceServer(Outbox()).track("Paid", {}, user_id="u1", timestamp=bad)  # type: ignore[arg-type]
+    assert_names(caught.value, bad)
 
 
 def test_identify_changes_nothing_for_later_calls() -> None:
