@@ -89,7 +89,8 @@ _S_SERVER_ANON = (
 _S_EXIT = ("SEMANTICS.md 5.2-5.6: server SDKs register exit hooks (an atexit join of the consumer, a "
            "best-effort atexit flush, threading._register_atexit) that decide what a process that ends "
            "without flush() delivers and how long its exit takes")
-_S_SPEC = "Segment Spec, common fields (segmentio/segment-docs src/connections/spec/common.md): messageId"
+_S_COMMON = "Segment Spec, common fields (segmentio/segment-docs src/connections/spec/common.md)"
+_S_SPEC = _S_COMMON + ": messageId"
 _S_RESET = "SEMANTICS.md 1.2: reset() = log out: forget the user (Segment, PostHog, Amplitude, Mixpanel, RudderStack docs)"
 
 REQUIREMENTS: tuple[Requirement, ...] = (
@@ -205,7 +206,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "server.state.no-carry-over", Level.MUST,
-        "Nothing of one call (ids, traits, properties) appears on a later call's event.",
+        "Nothing of one call (ids, traits, properties, context) appears on a later call's event.",
         core=True, source=_S_SERVER_NONE,
     ),
     Requirement(
@@ -216,8 +217,31 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "server.arguments.not-retained", Level.MUST,
         "An event carries the caller's properties and traits as they were at the call, even when "
-        "the caller reuses and changes the objects afterwards, and the SDK does not change them.",
+        "the caller reuses and changes the objects afterwards, and the SDK does not change them "
+        "(nor a context dict the call gives).",
         core=True, source=_S_SERVER_NONE,
+    ),
+    Requirement(
+        "server.arguments.timestamp-as-given", Level.MUST,
+        "A timestamp the call gives (when it happened) is its event's time on the wire: the "
+        "same instant, to the millisecond, whatever its UTC offset.",
+        core=True, source=_S_COMMON + ": timestamp; SEMANTICS.md 5.2-5.6 (track's timestamp argument)",
+        capability="timestamp",
+    ),
+    Requirement(
+        "server.arguments.message-id-as-given", Level.MUST,
+        "A message id the call gives (the dedup key) is its event's message id on the wire, "
+        "unchanged.",
+        core=True, source=_S_COMMON + ": messageId; SEMANTICS.md 5.2-5.6 (track's message_id argument)",
+        capability="message-id",
+    ),
+    Requirement(
+        "server.arguments.context-as-given", Level.MUST,
+        "Every key of a context the call gives arrives in its event's context with its value as "
+        "at the call (the SDK may add keys of its own), even when the caller reuses and changes "
+        "the dict afterwards.",
+        core=True, source=_S_COMMON + ": context; SEMANTICS.md 5.2, 5.3 (track's context argument)",
+        capability="context",
     ),
     Requirement(
         "server.threads.isolated", Level.MUST,

@@ -170,6 +170,7 @@ def test_a_server_only_adapter_needs_no_open_client() -> None:
             self.track, self.identify, self.alias = self.inner.track, self.inner.identify, self.inner.alias
             self.flush, self.shutdown = self.inner.flush, self.inner.shutdown
             self.exit_program = self.inner.exit_program
+            self.track_with_options = self.inner.track_with_options
 
     result = run(ServerOnly, run_settings=FAST)
     assert result.exit_code == 0

@@ -40,6 +40,7 @@ elif h == "exit": sys.stderr.write("cannot find the SDK\n"); sys.exit(7)
 elif h == "truncated": out.write(json.dumps(hello)[:20].encode()); out.flush(); sys.exit(0)
 elif h == "hang": time.sleep(60)
 elif h == "no-sdk": line({k: v for k, v in hello.items() if k != "sdk"})
+elif h == "options": line({**hello, "capabilities": ["identify", "context"]})
 steps = plan["steps"]
 for n, raw in enumerate(sys.stdin.buffer):
     req = json.loads(raw)
@@ -171,6 +172,12 @@ def test_wrong_version_is_named_with_stderr() -> None:
     """A child speaking protocol 2 fails the handshake with both versions in the message."""
     with pytest.raises(ChildProtocolError, match=r"wrong protocol version: the child speaks 2, this suite speaks 1"):
         JsonlAdapter(Collector(url="http://127.0.0.1:9"), fake({"hello": "v2", "steps": []}))
+
+
+def test_a_call_option_capability_is_refused_at_the_handshake() -> None:
+    """Protocol 1 has no track_with_options, so a hello declaring 'context' fails, saying so."""
+    with pytest.raises(ChildProtocolError, match=r"capabilities \['context'\] need track_with_options"):
+        JsonlAdapter(Collector(url="http://127.0.0.1:9"), fake({"hello": "options", "steps": []}))
 
 
 def test_exit_before_hello_shows_last_stderr_lines() -> None:

@@ -31,15 +31,17 @@ def verdicts(adapter: str, settings: RunSettings = SMALL, **kwargs: Any) -> tupl
 def test_reference_over_protocol_matches_in_process() -> None:
     """Over JSON lines (schema-validated) the reference gets the in-process verdicts and exit code.
 
-    Except the exit probe's: the protocol has no exit_program, so over JSON lines they skip.
+    Except the exit probe's and the call options': the protocol has no exit_program and no
+    track_with_options, so over JSON lines they skip.
     """
     code, over_protocol = verdicts(f"cmd+validate:{CHILD} reference")
     in_process_code, in_process = verdicts("reference")
     assert code == in_process_code
-    exit_rules = {"server.exit.bounded", "server.exit.delivers"}
-    assert {r: v for r, v in over_protocol.items() if r not in exit_rules} == {
-        r: v for r, v in in_process.items() if r not in exit_rules}
-    assert {over_protocol[r] for r in exit_rules} == {Verdict.SKIP}
+    skipped_rules = {"server.exit.bounded", "server.exit.delivers", "server.arguments.timestamp-as-given",
+                  "server.arguments.message-id-as-given", "server.arguments.context-as-given"}
+    assert {r: v for r, v in over_protocol.items() if r not in skipped_rules} == {
+        r: v for r, v in in_process.items() if r not in skipped_rules}
+    assert {over_protocol[r] for r in skipped_rules} == {Verdict.SKIP}
 
 
 def test_reference_over_protocol_passes() -> None:

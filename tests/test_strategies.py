@@ -56,3 +56,20 @@ def test_decoded_containers_are_fresh_objects() -> None:
     first.clear()
     assert CALLS.decode(index)["properties"] != {}
     assert CALLS.indexes.validate() is None
+
+
+def test_call_options_are_what_applications_pass() -> None:
+    """Timestamps are aware ISO times, message ids come in three forms, contexts are dicts or the shared one."""
+    from datetime import datetime
+    from uuid import UUID
+
+    times = [json.loads(t) for t in gen.TIMESTAMP_POOL if json.loads(t) is not None]
+    assert times
+    assert all(datetime.fromisoformat(t).utcoffset() is not None for t in times)
+    assert UUID(gen.message_id("uuid", 100001)).version == 4
+    assert gen.message_id("app", 100001) == "order-100001-created"
+    assert len(gen.message_id("hex", 100001)) == 32
+    contexts = [json.loads(c) for c in gen.CONTEXT_POOL]
+    assert None in contexts
+    assert gen.SHARED_CONTEXT in contexts
+    assert all(isinstance(c, dict) for c in contexts if c not in (None, gen.SHARED_CONTEXT))

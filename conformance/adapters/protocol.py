@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from conformance.collector.store import Collector
 
 
@@ -38,9 +40,15 @@ class AdapterKind(str, enum.Enum):
 
 
 CAPABILITY_DOCS = {
+    "context": "server `track_with_options` passes a `context` dict (ip, locale, campaign...) to the SDK's "
+               "own context argument",
     "alias": "the SDK has alias (client: `ClientSession.alias`; server: `Adapter.alias`)",
     "exit": "the adapter writes its server calls as a standalone program (`exit_program`) that the "
             "suite runs in a child process, to see what the SDK delivers at exit and how long exit takes",
+    "message-id": "server `track_with_options` passes a caller's `message_id` (the dedup key) to the SDK's "
+                  "own argument for it",
+    "timestamp": "server `track_with_options` passes a `timestamp` (an aware datetime: when it happened) to "
+                 "the SDK's own argument for it",
     "identify": "a server SDK has identify (`Adapter.identify`); client identify is always required",
     "persistence": "a client reopened on the same storage key resumes its stored identity",
     "reset": "the client SDK has logout/reset (`ClientSession.reset`)",
@@ -49,6 +57,8 @@ CAPABILITY_DOCS = {
 }
 """What declaring each capability promises; ``capability_table()`` adds the rules each gates."""
 CAPABILITIES = frozenset(CAPABILITY_DOCS)
+CALL_OPTIONS = {"timestamp": "timestamp", "message-id": "message_id", "context": "context"}
+"""The capabilities of ``track_with_options``, each with the keyword argument it passes."""
 """Optional operations an adapter may declare; rules needing a missing one are skipped."""
 
 
@@ -154,6 +164,29 @@ class Adapter(Protocol):
 
 AdapterFactory = Callable[["Collector"], Adapter]
 """What the suite is given: a callable that builds an adapter around a collector."""
+
+
+class CallOptionsAdapter(Protocol):
+    """What an adapter with capability ``timestamp``, ``message-id`` or ``context`` adds to :class:`Adapter`."""
+
+    def track_with_options(
+        self,
+        event: str,
+        properties: Mapping[str, Any],
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+        timestamp: datetime | None = None,
+        message_id: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """Server-side track with what applications pass beside the data, each only when given.
+
+        Only the options of the declared capabilities (``timestamp``, ``message-id``,
+        ``context``) are ever given; map each to the SDK's own argument, unchanged: the
+        suite checks that they arrive as given and that the caller's ``context`` is not
+        changed or carried into other calls.
+        """
 
 
 class ExitProbeAdapter(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from conformance._errors import DeliveryFailedError
@@ -11,7 +12,8 @@ from conformance.collector.store import Collector
 from simulator import DeliveryError, Event, ReferenceClient, ReferenceSDK, get_profile
 from simulator._profiles import IdModel
 
-REFERENCE_CAPABILITIES = frozenset({"alias", "identify", "persistence", "reset", "retries", "threads"})
+REFERENCE_CAPABILITIES = frozenset({"alias", "context", "identify", "message-id", "persistence", "reset",
+                                    "retries", "threads", "timestamp"})  # fmt: skip
 
 
 class ReferenceAdapter:
@@ -82,6 +84,21 @@ class ReferenceAdapter:
     ) -> None:
         """Server-side track."""
         self.sdk.server.track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
+
+    def track_with_options(
+        self,
+        event: str,
+        properties: Mapping[str, Any],
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+        timestamp: datetime | None = None,
+        message_id: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """Server-side track with the call's own timestamp, message id and context."""
+        self.sdk.server.track(event, properties, user_id=user_id, anonymous_id=anonymous_id,
+                              timestamp=timestamp, message_id=message_id, context=context)  # fmt: skip
 
     def identify(
         self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any]

@@ -23,7 +23,13 @@ from conformance._errors import (
 )
 from conformance._requirements import REQUIREMENTS
 from conformance._violations import ConformanceFailure, Violation
-from conformance.adapters.protocol import CAPABILITIES, Adapter, AdapterFactory, AdapterInfo
+from conformance.adapters.protocol import (
+    CALL_OPTIONS,
+    CAPABILITIES,
+    Adapter,
+    AdapterFactory,
+    AdapterInfo,
+)
 from conformance.collector.store import Collector
 from conformance.engine.events import (
     AdapterErrored,
@@ -59,7 +65,7 @@ def check_adapter(adapter: object, factory: object, info: object = None) -> Adap
     """Raise :class:`InvalidAdapterError` unless ``adapter`` looks like an Adapter of its kind.
 
     Every adapter needs ``info``, ``flush`` and ``shutdown``; a client SDK ``open_client``; a
-    server SDK ``track`` (and ``identify``/``alias`` only with those capabilities).
+    server SDK ``track`` (and ``identify``, ``alias``, ``track_with_options`` only with their capabilities).
     """
     info = getattr(adapter, "info", None) if info is None else info
     kind = getattr(info, "kind", None)
@@ -71,6 +77,7 @@ def check_adapter(adapter: object, factory: object, info: object = None) -> Adap
     if kind is None or getattr(kind, "server", True):
         needed += ["track"] + [m for m in ("identify", "alias") if m in capabilities]
         needed += ["exit_program"] if "exit" in capabilities else []
+        needed += ["track_with_options"] if capabilities & CALL_OPTIONS.keys() else []
     missing = [m for m in needed if not callable(getattr(adapter, m, None))]
     if info is None or missing:
         msg = (

@@ -15,6 +15,7 @@ from typing import Any, cast
 import hypothesis
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
+from conformance.adapters.protocol import CALL_OPTIONS
 from conformance.engine.harness import Harness
 from conformance.machines import strategies as gen
 from conformance.machines.base import (
@@ -60,6 +61,11 @@ def build_machines(harness: Harness) -> list[type[BaseMachine]]:
             ns["concurrent_calls"] = drawn_rule(count=gen.THREAD_COUNT_POOL)(ServerMachine._threads)  # noqa: SLF001
         if "retries" in caps:
             ns["lose_next_delivery_ack"] = rule()(ServerMachine._lose_ack)  # noqa: SLF001
+        if caps & CALL_OPTIONS.keys():
+            ns["track_with_options"] = drawn_rule(
+                user_id=gen.USER_OR_NONE_POOL, anonymous_id=gen.ANONYMOUS_ID_POOL, name=gen.NAME_POOL,
+                timestamp=gen.TIMESTAMP_POOL, message_id=gen.MESSAGE_ID_POOL, context=gen.CONTEXT_POOL,
+            )(ServerMachine._track_with_options)  # noqa: SLF001
         machines.append(type("ServerMachine", (ServerMachine,), ns))
     return machines
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 from conformance._errors import StepTimeoutError
+from conformance.adapters.protocol import CallOptionsAdapter
 from conformance.machines import strategies as gen
 from conformance.machines.base import drawn_rule
-from conformance.machines.server_checks import ServerChecks
-from simulator import snapshot
+from conformance.machines.server_checks import ServerChecks, difference
+from simulator import epoch_ms, snapshot
 
 
 class ServerMachine(ServerChecks):
@@ -22,6 +24,8 @@ class ServerMachine(ServerChecks):
     def __init__(self) -> None:
         super().__init__()
         self.shared: dict[str, Any] = {"plan": "free", "items": [1]}
+        self.shared_context: dict[str, Any] = {"ip": "198.51.100.23", "locale": "en-US",
+                                               "page": {"path": "/pricing"}}  # fmt: skip
 
     @drawn_rule(user_id=gen.USER_OR_NONE_POOL, anonymous_id=gen.ANONYMOUS_ID_OR_NONE_POOL,
                 name=gen.NAME_POOL, properties=gen.PROPERTY_POOL)  # fmt: skip
@@ -46,11 +50,13 @@ class ServerMachine(ServerChecks):
         self._server_track(seq, name, properties, user_id, anonymous_id)
 
     def _server_track(self, seq: int, name: str, properties: dict[str, Any], user_id: str | None,
-                      anonymous_id: str | None, *, refusable: bool = False) -> None:  # fmt: skip
+                      anonymous_id: str | None, *, refusable: bool = False,
+                      options: dict[str, Any] | None = None) -> None:  # fmt: skip
         """Track through the model and the SDK, then check the caller's dict is unchanged.
 
         ``refusable``: the SDK may refuse the call with an error (then nothing may arrive),
         as it may for caller data it cannot send as given; otherwise an error is an ERROR.
+        ``options``: keyword arguments for ``track_with_options`` (then it is the SDK call).
         """
         marked = f"{name}{gen.MARKER}{self.mark(seq)}"
         before = dict(snapshot(properties))  # read-only from here on: shared by both uses
@@ -65,7 +71,11 @@ class ServerMachine(ServerChecks):
         self.calls[seq] = {"kind": "track", "properties": before, **self._ids(user_id, anonymous_id)}
         self._model_call(seq, lambda: self.model.server.track(
             marked, properties, user_id=user_id, anonymous_id=anonymous_id))
-        if not refusable:
+        if options is not None:
+            sdk = cast("CallOptionsAdapter", self.h.adapter)
+            self.h.call("track_with_options()", sdk.track_with_options, marked, properties,
+                        user_id=user_id, anonymous_id=anonymous_id, **options)  # fmt: skip
+        elif not refusable:
             self.h.call("track()", self.h.adapter.track, marked, properties, user_id=user_id,
                         anonymous_id=anonymous_id)  # fmt: skip
         self._check("server.arguments.not-retained")
@@ -99,6 +109,44 @@ class ServerMachine(ServerChecks):
         seq = self._record("track_with_field_named_key", name=name, field=field,
                            user_id=user_id, anonymous_id=anonymous_id)  # fmt: skip
         self._server_track(seq, name, properties, user_id, anonymous_id, refusable=True)
+
+    def _track_with_options(self, name: str, user_id: str | None, anonymous_id: str,
+                            timestamp: str | None, message_id: str | None, context: Any) -> None:  # fmt: skip
+        """Track with what applications pass beside the data: a timestamp, a message id, a context.
+
+        Each is given only when drawn and when the adapter declares it (capabilities
+        ``timestamp``, ``message-id``, ``context``). A ``"shared"`` context is the machine's
+        one context dict, which the caller changes after each call, as code that keeps a
+        request's context around does.
+        """
+        seq = self._record("track_with_options", name=name, user_id=user_id, anonymous_id=anonymous_id,
+                           timestamp=timestamp, message_id=message_id, context=context)  # fmt: skip
+        caps = self.h.info.capabilities
+        options: dict[str, Any] = {}
+        given: dict[str, Any] = {}
+        if timestamp is not None and "timestamp" in caps:
+            options["timestamp"] = moment = datetime.fromisoformat(timestamp)
+            given["timestamp"] = epoch_ms(moment)
+        if message_id is not None and "message-id" in caps:
+            options["message_id"] = given["message_id"] = gen.message_id(message_id, self.mark(seq))
+        if context is not None and "context" in caps:
+            options["context"] = self.shared_context if context == gen.SHARED_CONTEXT else context
+            given["context"] = dict(snapshot(options["context"]))
+        self._server_track(seq, name, {"plan": "pro"}, user_id, anonymous_id, options=options)
+        self.calls[seq]["given"] = given
+        if "context" in options:
+            self._check("server.arguments.not-retained")
+            if options["context"] != given["context"]:
+                self.sdk_context_keys |= options["context"].keys() - given["context"].keys()
+                self._violate("server.arguments.not-retained",
+                              f"track_with_options (step {seq}) changed the context dict the caller passed "
+                              f"({difference('context', given['context'], options['context'])})",
+                              expected=given["context"], observed=dict(snapshot(options["context"])), step=seq)  # fmt: skip
+        if context == gen.SHARED_CONTEXT:  # the caller moves on to its next request
+            self.shared_context["ip"] = f"198.51.100.{seq % 250}"
+            page = self.shared_context.get("page")
+            if isinstance(page, dict):
+                page["path"] = f"/step/{seq}"
 
     def _identify(self, user_id: str | None, anonymous_id: str | None,
                  traits: dict[str, Any]) -> None:  # fmt: skip

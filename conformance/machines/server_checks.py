@@ -7,7 +7,8 @@ identify, another thread). After each flush the history is resolved downstream.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 import attrs
@@ -26,6 +27,8 @@ class ServerChecks(BaseMachine):
         self.threaded: set[int] = set()
         self.dual_observed: list[Event] = []
         """``history_observed``'s events with their anonymous key in ``anonymous_id``."""
+        self.sdk_context_keys: set[str] = set()
+        """Keys the SDK wrote into a caller's context dict: its own, never carried over by it."""
         self.first_call = self.first_identify = EXAMPLE_STRIDE
         """Steps of the example's first call and first identify (situations of two rules)."""
 
@@ -68,6 +71,11 @@ class ServerChecks(BaseMachine):
                           + (f" ({how})" if how else ""),
                           expected={"user_id": want.user_id, "anonymous_id": want.anonymous_id},
                           observed=_wire_ids(got), step=seq)
+        given = self.calls.get(seq, {}).get("given")
+        if given:
+            self._compare_given(seq, given, got)
+        if "context" in self.h.info.capabilities and got.context:
+            self._check_context_carry_over(seq, got)
         payload_want = (dict(want.properties), {k: v for k, v in want.traits.items()
                                                 if k != gen.TRAIT_MARKER})
         payload_got = (dict(got.properties), {k: v for k, v in got.traits.items()
@@ -86,6 +94,46 @@ class ServerChecks(BaseMachine):
             how = payload_difference(payload_want, payload_got)
             self._violate(requirement, f"the event of step {seq} carried another payload ({how})",
                           expected=payload_want, observed=payload_got, step=seq)
+
+    def _compare_given(self, seq: int, given: dict[str, Any], got: Event) -> None:
+        """What the call gave beside its data arrived as given: time, message id, context."""
+        if "timestamp" in given:
+            self._check("server.arguments.timestamp-as-given")
+            if got.timestamp != given["timestamp"]:
+                self._violate("server.arguments.timestamp-as-given",
+                              f"the event of step {seq} carried another time ({_time_difference(given['timestamp'], got.timestamp)})",
+                              expected=_iso(given["timestamp"]), observed=_iso(got.timestamp), step=seq)  # fmt: skip
+        if "message_id" in given:
+            self._check("server.arguments.message-id-as-given")
+            if got.message_id != given["message_id"]:
+                how = "none" if got.message_id is None else "another one"
+                self._violate("server.arguments.message-id-as-given",
+                              f"the event of step {seq} carried {how} instead of the message id its call gave "
+                              f"({given['message_id']!r})",
+                              expected=given["message_id"], observed=got.message_id, step=seq)  # fmt: skip
+        if "context" in given:
+            self._check("server.arguments.context-as-given")
+            how = difference("context", given["context"], got.context, added=False)
+            if how:
+                self._violate("server.arguments.context-as-given",
+                              f"the event of step {seq} carried another context ({how})",
+                              expected=given["context"], observed=dict(got.context), step=seq)  # fmt: skip
+
+    def _check_context_carry_over(self, seq: int, got: Event) -> None:
+        """No key of an earlier call's context, with its value then, rides on this call's event."""
+        own = self.calls.get(seq, {}).get("given", {}).get("context", {})
+        for earlier, call in sorted(self.calls.items(), reverse=True):
+            context = call.get("given", {}).get("context", {})
+            if earlier >= seq or not context:
+                continue
+            carried = sorted(k for k, v in context.items()
+                             if k not in own and k not in self.sdk_context_keys and got.context.get(k) == v)  # fmt: skip
+            if carried:
+                self._violate("server.state.no-carry-over",
+                              f"the event of step {seq} carried the context of step {earlier} "
+                              f"({', '.join(repr(k) for k in carried)})",
+                              expected=own, observed=dict(got.context), step=seq)  # fmt: skip
+                return
 
     def _field_named_values(self, seq: int) -> set[str] | None:
         """The string values of the call's properties named like SDK fields, or None if it has none."""
@@ -184,6 +232,23 @@ class ServerChecks(BaseMachine):
                               expected=str(expected[k]), observed=str(observed[k]), step=seq)
 
 
+def _iso(stamp: int | None) -> str | None:
+    """Epoch ms as UTC ISO text, for a message a person reads."""
+    if stamp is None:
+        return None
+    return datetime.fromtimestamp(stamp / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _time_difference(given: int, arrived: int | None) -> str:
+    """'none', or how far the time that arrived is from the one given: '3.5 s later'."""
+    if arrived is None:
+        return "none"
+    delta = arrived - given
+    direction = "later" if delta > 0 else "earlier"
+    seconds = f"{abs(delta) / 1000:,.3f}".rstrip("0").rstrip(".")
+    return f"{seconds} s {direction}: {_iso(arrived)}"
+
+
 def _dual(event: Event) -> Event:
     """The event with its anonymous key in ``anonymous_id``, whatever field carried it."""
     key = event.anonymous_key
@@ -226,10 +291,20 @@ def payload_difference(want: tuple[dict[str, Any], dict[str, Any]],
     ``properties added '$lib'; traits changed 'plan'``: the keys that appeared, went missing
     or changed value, so an expected failure can pin which keys (its ``match``).
     """
+    parts = [difference("properties", want[0], got[0]), difference("traits", want[1], got[1])]
+    return "; ".join(p for p in parts if p) or "the same keys and values, in another form"
+
+
+def difference(part: str, wanted: Mapping[str, Any], arrived: Mapping[str, Any], *,
+               added: bool = True) -> str:  # fmt: skip
+    """``context added 'library'; context changed 'ip'``: the keys that differ, or ''.
+
+    ``added=False`` leaves out the keys only ``arrived`` has (those an SDK may add).
+    """
     parts = []
-    for part, wanted, arrived in (("properties", want[0], got[0]), ("traits", want[1], got[1])):
-        for verb, keys in (("added", arrived.keys() - wanted.keys()), ("lost", wanted.keys() - arrived.keys()),
-                           ("changed", {k for k in wanted.keys() & arrived.keys() if wanted[k] != arrived[k]})):
-            if keys:
-                parts.append(f"{part} {verb} " + ", ".join(repr(k) for k in sorted(keys, key=str)))
-    return "; ".join(parts) or "the same keys and values, in another form"
+    for verb, keys in (("added", arrived.keys() - wanted.keys() if added else set()),
+                       ("lost", wanted.keys() - arrived.keys()),
+                       ("changed", {k for k in wanted.keys() & arrived.keys() if wanted[k] != arrived[k]})):  # fmt: skip
+        if keys:
+            parts.append(f"{part} {verb} " + ", ".join(repr(k) for k in sorted(keys, key=str)))
+    return "; ".join(parts)

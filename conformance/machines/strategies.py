@@ -16,6 +16,7 @@ import json
 import math
 import random
 import struct
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -172,6 +173,34 @@ SDK_FIELD_POOL = _texts(
 )
 """``[key, value]`` as callers send them: another id (or null) under an id's name, epoch
 seconds or an ISO time under a time's name, text under the others."""
+TIMESTAMP_POOL = _texts(
+    None, "2026-01-15T12:30:45.123+00:00", "2025-06-01T09:00:00+05:30", "2026-03-08T01:59:59.999-08:00",
+    "2024-02-29T23:59:59.123456+00:00", "2019-11-03T10:00:00+00:00",
+)
+"""When a call says its event happened (ISO text; the rule passes an aware ``datetime``): UTC,
+other offsets, sub-millisecond digits, a leap day, years back (a backfill or a late import)."""
+MESSAGE_ID_FORMS = {
+    "uuid": "{uuid}", "app": "order-{mark}-created", "hex": "{hex}",
+}
+"""The message ids callers give, one per call (built from the step's marker): a UUID, an
+application's own key, 32 hex digits (Mixpanel's insert id form)."""
+MESSAGE_ID_POOL = _texts(None, *MESSAGE_ID_FORMS)
+
+
+def message_id(form: str, mark: int) -> str:
+    """The message id of ``form`` (a key of MESSAGE_ID_FORMS) for the call with wire marker ``mark``."""
+    return MESSAGE_ID_FORMS[form].format(mark=mark, uuid=uuid.UUID(int=mark, version=4), hex=f"{mark:032x}")
+
+
+SHARED_CONTEXT = "shared"
+"""The ``context`` draw that stands for the machine's one context dict, reused and changed."""
+CONTEXT_POOL = _texts(
+    None, SHARED_CONTEXT, {"ip": "203.0.113.7"}, {"locale": "de-DE", "timezone": "Europe/Berlin"},
+    {"campaign": {"name": "spring sale", "source": "newsletter", "medium": "email"}},
+    {"ip": "2001:db8::1", "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"},
+    {"traits": {"email": "jane@example.com", "plan": "pro"}, "groupId": "acme"},
+)
+"""Contexts as web back ends pass them (Segment-style: ip, locale, campaign, user agent, traits)."""
 THREAD_COUNT_POOL = _texts(2, 8, 16, 32)
 """Threads per concurrent step: 2 (what shrinking ends at) and 8 to 32, where races show (a
 web server's pool of request threads)."""

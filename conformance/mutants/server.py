@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any, cast
 
 import attrs
@@ -275,6 +276,95 @@ class _ServerEmptyStringIsAnId(_MutantAdapter):
                                                    properties=snapshot(properties)))  # fmt: skip
             return
         super().track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
+
+
+# -- what a call gives beside its data: timestamp, message id, context --------------------------
+_TIMESTAMP = "server.arguments.timestamp-as-given"
+_MESSAGE_ID = "server.arguments.message-id-as-given"
+_CONTEXT = "server.arguments.context-as-given"
+
+
+class _OptionsMutant(_MutantAdapter):
+    """A mutant of ``track_with_options``: ``options`` rewrites what the call gave."""
+
+    def track_with_options(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+                           anonymous_id: str | None, timestamp: datetime | None = None,
+                           message_id: str | None = None, context: dict[str, Any] | None = None) -> None:  # fmt: skip
+        given = self.options({"timestamp": timestamp, "message_id": message_id, "context": context})
+        super().track_with_options(event, properties, user_id=user_id, anonymous_id=anonymous_id, **given)
+
+    def options(self, given: dict[str, Any]) -> dict[str, Any]:
+        return given
+
+
+@mutant("mutant-server-timestamp-is-send-time", _TIMESTAMP,
+        "Server track() ignores the timestamp it is given and stamps the event when it is "
+        "sent.", scope="server")  # fmt: skip
+class _ServerTimestampIsSendTime(_OptionsMutant):
+    def options(self, given: dict[str, Any]) -> dict[str, Any]:
+        return {**given, "timestamp": None}
+
+
+@mutant("mutant-server-timestamp-offset-dropped", _TIMESTAMP,
+        "Server track() reads the timestamp's wall-clock digits as UTC, dropping its UTC offset.",
+        scope="server")  # fmt: skip
+class _ServerTimestampOffsetDropped(_OptionsMutant):
+    def options(self, given: dict[str, Any]) -> dict[str, Any]:
+        stamp = given["timestamp"]
+        return {**given, "timestamp": stamp and stamp.replace(tzinfo=timezone.utc)}
+
+
+@mutant("mutant-server-new-message-id", _MESSAGE_ID,
+        "Server track() assigns a message id of its own even when the call gives one.",
+        scope="server")  # fmt: skip
+class _ServerNewMessageId(_OptionsMutant):
+    def options(self, given: dict[str, Any]) -> dict[str, Any]:
+        return {**given, "message_id": None}
+
+
+@mutant("mutant-server-writes-into-context", _NOT_RETAINED,
+        "Server track() writes its library into the caller's context dict instead of into a copy "
+        "(segment-analytics-python's track() does so, SEMANTICS.md 5.2).", scope="server")  # fmt: skip
+class _ServerWritesIntoContext(_OptionsMutant):
+    def options(self, given: dict[str, Any]) -> dict[str, Any]:
+        if given["context"] is not None:
+            given["context"]["library"] = {"name": "reference", "version": "0"}
+        return given
+
+
+@mutant("mutant-server-context-carries-over", _CARRY_OVER,
+        "Server track() merges each call's context into a default context that later calls of "
+        "the batch send too.", scope="server")  # fmt: skip
+class _ServerContextCarriesOver(_OptionsMutant):
+    default_context: dict[str, Any] | None = None
+
+    def options(self, given: dict[str, Any]) -> dict[str, Any]:
+        if given["context"] is None and self.default_context is None:
+            return given
+        self.default_context = {**(self.default_context or {}), **(given["context"] or {})}
+        return {**given, "context": self.default_context}
+
+    def flush(self) -> None:
+        self.default_context = None  # the default lives as long as the batch
+        super().flush()
+
+
+@mutant("mutant-server-context-by-reference", _CONTEXT,
+        "Server track() queues the caller's context dict itself, so changes the caller makes "
+        "before the flush are sent.", scope="server")  # fmt: skip
+class _ServerContextByReference(_OptionsMutant):
+    def track_with_options(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+                           anonymous_id: str | None, timestamp: datetime | None = None,
+                           message_id: str | None = None, context: dict[str, Any] | None = None) -> None:  # fmt: skip
+        super().track_with_options(event, properties, user_id=user_id, anonymous_id=anonymous_id,
+                                   timestamp=timestamp, message_id=message_id, context=context)  # fmt: skip
+        outbox = self.sdk.outbox
+        calls = queued_calls(outbox)
+        for i in range(len(calls) - 1, -1, -1):
+            given = calls[i].given
+            if calls[i].name == event and given is not None and context is not None:
+                replace_queued_call(outbox, i, attrs.evolve(calls[i], given=(given[0], given[1], context)))
+                break
 
 
 # -- mutants of the SHOULD requirements --------------------------------------------------------

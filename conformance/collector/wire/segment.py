@@ -105,6 +105,7 @@ def _segment_message(msg: Any, where: str, implied: str | None, source: str) -> 
         group_id=opt_str(msg, "groupId", where),
         properties=opt_dict(msg, "properties", where),
         traits=traits,
+        context=context,
         message_id=opt_str(msg, "messageId", where),
         timestamp=iso_ms(msg.get(stamp_key), f"{where}.{stamp_key}"),
         source=source,
