@@ -12,7 +12,7 @@ import pytest
 from conformance.adapters.protocol import AdapterKind
 from conformance.adapters.sdk import SdkProgram, SdkSpec
 from conformance.engine.expected import ExpectedFailure
-from conformance.report.programs import comparable, program_text
+from conformance.report.programs import accepted_outcome, comparable, program_text
 
 FAKE_SDK = """
 class Client:
@@ -22,6 +22,9 @@ class Client:
     def track(self, user_id, event, properties, anonymous_id):
         if not (user_id or anonymous_id):
             raise ValueError("no id")
+
+    def track_tagged(self, user_id, event, properties):
+        properties["library"] = "fake"
 
     def flush(self):
         pass
@@ -53,6 +56,23 @@ def test_the_program_makes_the_recorded_calls_and_prints_each_outcome(tmp_path: 
                           text=True, check=True, env={**os.environ, "PYTHONPATH": str(tmp_path)})  # fmt: skip
     assert done.stdout.splitlines() == ["call 1 (track): refused: ValueError", "call 2 (track): accepted",
                                         "call 3 (flush): accepted"]  # fmt: skip
+
+
+def test_the_program_shows_a_dict_of_the_caller_that_the_sdk_changed(tmp_path: Path) -> None:
+    """Each dict is the program's own variable: a call that changes it says so, with before and after."""
+    (tmp_path / "fakesdk.py").write_text(FAKE_SDK)
+    program = SdkProgram(imports=PROGRAM.imports, setup=PROGRAM.setup, identify="", flush="",
+                         track="client.track_tagged(user_id={user_id}, event={event}, properties={properties})")  # fmt: skip
+    calls = [("track", {"event": "a", "properties": {"k": 1}, "user_id": "u1", "anonymous_id": None},
+              accepted_outcome(["properties"]))]  # fmt: skip
+    path = tmp_path / "server.arguments.not-retained.py"
+    path.write_text(program_text(SPEC, program, ENTRY, calls))
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path)})  # fmt: skip
+    assert done.stdout.splitlines() == [
+        f"call 1 (track): {accepted_outcome(['properties'])}",
+        "  properties was {'k': 1}, now {'k': 1, 'library': 'fake'}",
+    ]
 
 
 def test_a_call_the_sdk_program_cannot_write_is_refused() -> None:

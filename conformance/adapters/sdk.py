@@ -18,7 +18,7 @@ import functools
 import importlib
 import importlib.util
 import pkgutil
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -47,14 +47,18 @@ class SdkProgram:
     flush: str
     alias: str = ""
     shutdown: str = ""
+    track_with_options: str = ""
+    """``track`` with ``{timestamp}`` (a ``datetime``), ``{message_id}`` and ``{context}``, each
+    ``None`` when the call did not give it (the program then needs ``import datetime``)."""
 
-    def render(self, name: str, arguments: dict[str, Any]) -> str:
+    def render(self, name: str, arguments: dict[str, Any], names: Collection[str] = ()) -> str:
         """The ``name`` template formatted with the ``repr`` of ``arguments``.
 
-        ``{distinct_id}`` is the user id, else the anonymous id (the one-id SDKs' mapping),
-        decided here so that the program's code compares no literals.
+        An argument in ``names`` is written as a variable of that name instead (the program
+        binds it). ``{distinct_id}`` is the user id, else the anonymous id (the one-id SDKs'
+        mapping), decided here so that the program's code compares no literals.
         """
-        values = {k: repr(v) for k, v in arguments.items()}
+        values = {k: k if k in names else repr(v) for k, v in arguments.items()}
         if "user_id" in arguments and "anonymous_id" in arguments:
             user_id = arguments["user_id"]
             values["distinct_id"] = repr(user_id if user_id is not None else arguments["anonymous_id"])

@@ -62,9 +62,11 @@ def build_machines(harness: Harness) -> list[type[BaseMachine]]:
         if "retries" in caps:
             ns["lose_next_delivery_ack"] = rule()(ServerMachine._lose_ack)  # noqa: SLF001
         if caps & CALL_OPTIONS.keys():
+            # The options come first: the first fields are the index's low digits, which vary
+            # evenly; a last field is mostly its pool's first value (None here).
             ns["track_with_options"] = drawn_rule(
+                context=gen.CONTEXT_POOL, message_id=gen.MESSAGE_ID_POOL, timestamp=gen.TIMESTAMP_POOL,
                 user_id=gen.USER_OR_NONE_POOL, anonymous_id=gen.ANONYMOUS_ID_POOL, name=gen.NAME_POOL,
-                timestamp=gen.TIMESTAMP_POOL, message_id=gen.MESSAGE_ID_POOL, context=gen.CONTEXT_POOL,
             )(ServerMachine._track_with_options)  # noqa: SLF001
         machines.append(type("ServerMachine", (ServerMachine,), ns))
     return machines

@@ -3,18 +3,20 @@
 For each declared deviation of a Python server SDK whose reproducer replays, the suite's
 calls are recorded as the adapter made them, then written as SDK code with the adapter's
 :class:`~conformance.adapters.sdk.SdkProgram` (one client, each call wrapped to print
-whether the SDK accepted it). The program posts to the URL it is given, e.g. that of
+whether the SDK accepted it, and whether it changed a dict the caller passed). The program posts to the URL it is given, e.g. that of
 ``identity-conformance collector``.
 
 :func:`check_programs` (run by each ``sdk-<vendor>`` env) writes them to
 ``reports/<env>/programs/<requirement>.py`` and checks each one: run on its own against a
 loopback collector, it must show what the suite's replay showed (the same calls accepted
-or refused, the same events on the wire, generated ids aside), so a program that no longer
+or refused, the same caller dicts changed, the same events on the wire, generated ids
+aside), so a program that no longer
 reproduces the finding fails the env.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import subprocess
 import sys
@@ -29,14 +31,18 @@ from conformance.collector.http import HttpCollector
 from conformance.collector.store import Collector
 from conformance.engine.expected import ExpectedFailure, load_expected_failures, parse_reproducer
 
-OPERATIONS = ("track", "identify", "alias", "flush")
+OPERATIONS = ("track", "track_with_options", "identify", "alias", "flush")
+_STAGED_BY_THE_COLLECTOR = frozenset({"track_during_outage", "lose_next_delivery_ack"})
+"""Rules whose finding needs the suite's collector to fail on purpose: no program for them."""
+_OPTIONS = {"timestamp": None, "message_id": None, "context": None}
 PROGRAM_TIMEOUT = 120.0
 """Seconds a program may run (it makes a few HTTP calls to loopback)."""
 _GENERATED = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\$device:[^\"']*")
 _VOLATILE = ("message_id", "timestamp", "source")
 
 Call = tuple[str, dict[str, Any], str]
-"""An adapter call as the suite made it: operation, keyword arguments, outcome."""
+"""An adapter call as the suite made it: operation, keyword arguments (as passed, before the
+call), outcome ("accepted", "accepted; changed the caller's context dict", "refused: E")."""
 
 
 def recorded_calls(spec: SdkSpec, steps: list[Any], machine: str) -> tuple[list[Call], list[dict[str, Any]]]:
@@ -72,19 +78,27 @@ def recorded_calls(spec: SdkSpec, steps: list[Any], machine: str) -> tuple[list[
 
 def _recording(name: str, method: Callable[..., Any], calls: list[Call]) -> Callable[..., Any]:
     def call(*args: Any, **kwargs: Any) -> Any:
-        if name == "track" and args:  # track(event, properties, *, user_id, anonymous_id)
+        if name.startswith("track") and args:  # track(event, properties, *, user_id, anonymous_id)
             kwargs = {"event": args[0], "properties": args[1], **kwargs}
             args = ()
         arguments = {k: _plain(v) for k, v in kwargs.items()}
+        if name == "track_with_options":  # an option the call did not give is None in the program
+            arguments = {**_OPTIONS, **arguments}
+        passed = {k: copy.deepcopy(v) for k, v in kwargs.items() if isinstance(v, dict)}
         try:
             result = method(*args, **kwargs)
         except Exception as exc:
             calls.append((name, arguments, f"refused: {type(exc).__name__}"))
             raise
-        calls.append((name, arguments, "accepted"))
+        calls.append((name, arguments, accepted_outcome([k for k, v in passed.items() if kwargs[k] != v])))
         return result
 
     return call
+
+
+def accepted_outcome(changed: list[str]) -> str:
+    """What an accepted call's outcome line says; ``changed`` names the caller's dicts it changed."""
+    return f"accepted; changed the caller's {', '.join(changed)} dict" if changed else "accepted"
 
 
 def _plain(value: Any) -> Any:
@@ -111,6 +125,7 @@ def program_text(spec: SdkSpec, program: SdkProgram, entry: ExpectedFailure, cal
         'Each call prints whether the SDK accepted it; the collector prints what arrived."""',
         "",
         "import sys",
+        *(["import datetime"] if any(name == "track_with_options" for name, _, _ in calls) else []),
         "",
         program.imports,
         "",
@@ -119,12 +134,19 @@ def program_text(spec: SdkSpec, program: SdkProgram, entry: ExpectedFailure, cal
         "",
         "",
         "def call(number, what, statement):",
+        "    # statement() makes the call and returns each dict it passed, with what it held before",
         "    try:",
-        "        statement()",
+        "        passed = statement()",
         "    except Exception as exc:",
         '        print(f"call {number} ({what}): refused: {type(exc).__name__}", flush=True)',
-        "    else:",
+        "        return",
+        "    changed = [name for name, (now, before) in passed.items() if now != before]",
+        "    if not changed:",
         '        print(f"call {number} ({what}): accepted", flush=True)',
+        "        return",
+        """    print(f"call {number} ({what}): accepted; changed the caller's {', '.join(changed)} dict", flush=True)""",
+        "    for name in changed:",
+        '        print(f"  {name} was {passed[name][1]!r}, now {passed[name][0]!r}", flush=True)',
         "",
         "",
     ]
@@ -132,7 +154,12 @@ def program_text(spec: SdkSpec, program: SdkProgram, entry: ExpectedFailure, cal
         if not getattr(program, name):
             msg = f"{spec.name}'s program has no {name} (a reproducer that calls it cannot be written)"
             raise ValueError(msg)
-        code = textwrap.indent(program.render(name, arguments), "    ")
+        # each dict is the caller's own variable, so a change the SDK makes to it shows
+        dicts = {k: v for k, v in arguments.items() if isinstance(v, dict)}
+        statement = program.render(name, arguments, names=set(dicts))
+        passed = ", ".join(f"{k!r}: ({k}, {v!r})" for k, v in dicts.items())
+        body = [*(f"{k} = {v!r}" for k, v in dicts.items()), statement, f"return {{{passed}}}"]
+        code = textwrap.indent("\n".join(body), "    ")
         lines += [f"def step_{number}():", code, "", "", f"call({number}, {name!r}, step_{number})", "", ""]
     if program.shutdown:
         lines.append(program.shutdown)
@@ -183,7 +210,12 @@ def check_programs(spec: SdkSpec, expected: Path, out: Path) -> int:
         except InvalidInputError as exc:  # an expression (say 'a' * 1100) where a literal would be
             print(f"programs: {entry.requirement}: not written ({exc})", file=sys.stderr)  # noqa: T201
             continue
-        calls, events = recorded_calls(spec, list(args.get("steps", [])), args.get("machine", "server"))
+        steps = list(args.get("steps", []))
+        if any(step[0] in _STAGED_BY_THE_COLLECTOR for step in steps):
+            print(f"programs: {entry.requirement}: not written (its steps need a collector that "  # noqa: T201
+                  "fails on purpose, which a standalone program does not have)", file=sys.stderr)  # fmt: skip
+            continue
+        calls, events = recorded_calls(spec, steps, args.get("machine", "server"))
         path = out / f"{entry.requirement}.py"
         try:
             path.write_text(program_text(spec, spec.program, entry, calls), encoding="utf-8")

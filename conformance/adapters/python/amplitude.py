@@ -41,16 +41,18 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from conformance.adapters.protocol import AdapterKind
 from conformance.adapters.sdk import SdkProgram, SdkSpec, ServerSdkAdapter
+from simulator import epoch_ms
 
 DISTRIBUTION = "amplitude-analytics"
 SPEC = SdkSpec(
     name="sdk-amplitude", kind=AdapterKind.SERVER, profile="amplitude", distribution=DISTRIBUTION,
     import_name="amplitude", pin="1.3.0", wire="amplitude",
-    capabilities=frozenset({"exit", "identify", "retries", "threads"}),
+    capabilities=frozenset({"exit", "identify", "message-id", "retries", "threads", "timestamp"}),
     description="amplitude-analytics Amplitude (/2/httpapi); anonymous id = device_id.",
 )  # fmt: skip
 """The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
@@ -69,6 +71,10 @@ PROGRAM = SdkProgram(
              "client.identify(operations, EventOptions(user_id={user_id}, device_id={anonymous_id}))",
     flush="[f.result() for f in client.flush() if f is not None]",
     shutdown="client.shutdown()",
+    track_with_options="client.track(BaseEvent(event_type={event}, user_id={user_id}, device_id={anonymous_id}, "
+                       "event_properties={properties}, insert_id={message_id}, time=None if {timestamp} is None "
+                       "else ({timestamp} - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)) "
+                       "// datetime.timedelta(milliseconds=1)))",
 )  # fmt: skip
 """The calls above as amplitude-analytics code (reproducers that need no suite)."""
 
@@ -99,6 +105,24 @@ class AmplitudeAdapter(ServerSdkAdapter):
         self.client.track(self._sdk.BaseEvent(
             event_type=event, user_id=user_id, device_id=anonymous_id,
             event_properties=properties,
+        ))  # fmt: skip
+
+    def track_with_options(
+        self,
+        event: str,
+        properties: Mapping[str, Any],
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+        timestamp: datetime | None = None,
+        message_id: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """``BaseEvent`` with ``time`` (epoch ms, Amplitude's form of a timestamp) and ``insert_id``."""
+        del context  # never given: the adapter declares no ``context``
+        self.client.track(self._sdk.BaseEvent(
+            event_type=event, user_id=user_id, device_id=anonymous_id, event_properties=properties,
+            insert_id=message_id, time=None if timestamp is None else epoch_ms(timestamp),
         ))  # fmt: skip
 
     def identify(

@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from conformance.adapters.protocol import AdapterKind
@@ -36,7 +37,7 @@ DISTRIBUTION = "posthog"
 SPEC = SdkSpec(
     name="sdk-posthog", kind=AdapterKind.SERVER, profile="posthog", distribution=DISTRIBUTION,
     import_name="posthog", pin="7.91.1", wire="posthog",
-    capabilities=frozenset({"alias", "exit", "identify", "threads"}),
+    capabilities=frozenset({"alias", "exit", "identify", "message-id", "threads", "timestamp"}),
     description="posthog Client in sync mode (capture v0, /batch/); distinct_id = user or anonymous id.",
 )  # fmt: skip
 """The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
@@ -60,6 +61,8 @@ PROGRAM = SdkProgram(
     alias="client.alias({previous_id}, distinct_id={user_id})",
     flush="client.flush()",
     shutdown="client.shutdown()",
+    track_with_options="client.capture({event}, distinct_id={distinct_id}, properties={properties}, "
+                       "timestamp={timestamp}, uuid={message_id})",
 )  # fmt: skip
 """The calls above as posthog code (reproducers that need no suite)."""
 
@@ -91,6 +94,22 @@ class PostHogAdapter(ServerSdkAdapter):
         self.client.capture(
             event, distinct_id=distinct_id_for(user_id, anonymous_id), properties=properties
         )
+
+    def track_with_options(
+        self,
+        event: str,
+        properties: Mapping[str, Any],
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+        timestamp: datetime | None = None,
+        message_id: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """``capture`` with ``timestamp=`` and ``uuid=`` (its message id); posthog takes no context."""
+        del context  # never given: the adapter declares no ``context``
+        self.client.capture(event, distinct_id=distinct_id_for(user_id, anonymous_id), properties=properties,
+                            timestamp=timestamp, uuid=message_id)  # fmt: skip
 
     def identify(
         self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any]

@@ -45,6 +45,7 @@ PROGRAM = SdkProgram(
     alias=SYNC_PROGRAM.alias,
     flush="client.flush()",
     shutdown="client.shutdown()",
+    track_with_options=SYNC_PROGRAM.track_with_options,
 )  # fmt: skip
 """The calls above as posthog code (reproducers that need no suite)."""
 

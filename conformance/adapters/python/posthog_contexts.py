@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -55,6 +56,8 @@ PROGRAM = SdkProgram(
     alias=SYNC_PROGRAM.alias,
     flush="client.flush()",
     shutdown="client.shutdown()",
+    track_with_options=_IN_CONTEXT + "    client.capture({event}, properties={properties}, timestamp={timestamp}, "
+                                     "uuid={message_id})",
 )  # fmt: skip
 """The calls above as posthog code (reproducers that need no suite)."""
 
@@ -82,6 +85,25 @@ class PostHogContextsAdapter(PostHogBackgroundAdapter):
             if distinct_id is not None:
                 self._posthog.identify_context(distinct_id)
             self.client.capture(event, properties=properties)
+
+    def track_with_options(
+        self,
+        event: str,
+        properties: Mapping[str, Any],
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+        timestamp: datetime | None = None,
+        message_id: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """``capture`` with ``timestamp=`` and ``uuid=``, in a context identified by the call's id."""
+        del context  # never given: the adapter declares no ``context``
+        with self._posthog.new_context(client=self.client):
+            distinct_id = distinct_id_for(user_id, anonymous_id)
+            if distinct_id is not None:
+                self._posthog.identify_context(distinct_id)
+            self.client.capture(event, properties=properties, timestamp=timestamp, uuid=message_id)
 
     def identify(
         self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any]

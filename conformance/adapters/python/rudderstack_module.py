@@ -28,6 +28,7 @@ declared, for the reason ``segment_background.py`` gives.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -53,6 +54,9 @@ PROGRAM = SdkProgram(
     alias="rudder_analytics.alias(previous_id={previous_id}, user_id={user_id})",
     flush="rudder_analytics.flush()",
     shutdown="rudder_analytics.shutdown()",
+    track_with_options="rudder_analytics.track(user_id={user_id}, event={event}, properties={properties}, "
+                       "anonymous_id={anonymous_id}, timestamp={timestamp}, message_id={message_id}, "
+                       "context={context})",
 )  # fmt: skip
 """The calls above as rudder-sdk-python code (reproducers that need no suite)."""
 
@@ -79,6 +83,21 @@ class RudderStackModuleAdapter(ServerSdkAdapter):
     ) -> None:
         """``rudder_analytics.track`` with exactly this call's ids."""
         self.module.track(user_id=user_id, event=event, properties=properties, anonymous_id=anonymous_id)
+
+    def track_with_options(
+        self,
+        event: str,
+        properties: Mapping[str, Any],
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+        timestamp: datetime | None = None,
+        message_id: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """``rudder_analytics.track`` with the call's own ``timestamp``, ``message_id`` and ``context``."""
+        self.module.track(user_id=user_id, event=event, properties=properties, anonymous_id=anonymous_id,
+                          timestamp=timestamp, message_id=message_id, context=context)  # fmt: skip
 
     def identify(
         self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any]

@@ -5,7 +5,9 @@ Mapping (SEMANTICS.md 5.2), one call to one SDK call, arguments passed through u
 * ``track(event, properties, user_id=, anonymous_id=)`` is
   ``Client.track(user_id=, event=, properties=, anonymous_id=)``;
 * ``identify(user_id=, anonymous_id=, traits=)`` is ``Client.identify(...)``;
-* ``alias(previous_id=, user_id=)`` is ``Client.alias(previous_id=, user_id=)``.
+* ``alias(previous_id=, user_id=)`` is ``Client.alias(previous_id=, user_id=)``;
+* ``track_with_options(..., timestamp=, message_id=, context=)`` is ``Client.track`` with those
+  three keyword arguments as given (the caller's context dict itself, as applications pass it).
 
 The client is built once, with ``host`` = the collector and ``sync_mode=True``: each call
 POSTs ``/v1/batch`` inside the call, with no retry, and a delivery error raises
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from conformance.adapters.protocol import AdapterKind
@@ -29,7 +32,7 @@ DISTRIBUTION = "segment-analytics-python"
 SPEC = SdkSpec(
     name="sdk-segment", kind=AdapterKind.SERVER, profile="segment", distribution=DISTRIBUTION,
     import_name="segment", pin="2.4.0", wire="segment",
-    capabilities=frozenset({"alias", "exit", "identify", "threads"}),
+    capabilities=frozenset({"alias", "context", "exit", "identify", "message-id", "threads", "timestamp"}),
     description="segment-analytics-python Client in sync mode, posting /v1/batch.",
 )  # fmt: skip
 """The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
@@ -45,6 +48,9 @@ PROGRAM = SdkProgram(
     identify="client.identify(user_id={user_id}, traits={traits}, anonymous_id={anonymous_id})",
     alias="client.alias(previous_id={previous_id}, user_id={user_id})",
     flush="client.flush()",
+    track_with_options="client.track(user_id={user_id}, event={event}, properties={properties}, "
+                       "anonymous_id={anonymous_id}, timestamp={timestamp}, message_id={message_id}, "
+                       "context={context})",
 )  # fmt: skip
 """The calls above as segment-analytics-python code (reproducers that need no suite)."""
 
@@ -77,6 +83,23 @@ class SegmentAdapter(ServerSdkAdapter):
         self.client.track(
             user_id=user_id, event=event, properties=properties, anonymous_id=anonymous_id
         )
+
+    def track_with_options(
+        self,
+        event: str,
+        properties: Mapping[str, Any],
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+        timestamp: datetime | None = None,
+        message_id: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """``Client.track`` with the call's own ``timestamp``, ``message_id`` and ``context``."""
+        self.client.track(
+            user_id=user_id, event=event, properties=properties, anonymous_id=anonymous_id,
+            timestamp=timestamp, message_id=message_id, context=context,
+        )  # fmt: skip
 
     def identify(
         self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any]

@@ -42,6 +42,7 @@ PROGRAM = SdkProgram(
     alias=SYNC_PROGRAM.alias,
     flush="client.flush()",
     shutdown="client.shutdown()",
+    track_with_options=SYNC_PROGRAM.track_with_options,
 )
 """The calls above as segment-analytics-python code (reproducers that need no suite)."""
 
