@@ -53,6 +53,15 @@ class DeliveryFailedError(ConformanceError):
     """The collector refused a delivery on purpose (fault injection); the SDK should retry."""
 
 
+class CollectorOutageError(DeliveryFailedError):
+    """A delivery the collector failed on purpose during an outage, recording nothing of it."""
+
+    def __init__(self, fault: str) -> None:
+        self.fault = fault
+        """One of :data:`conformance.collector.store.OUTAGE_FAULTS`."""
+        super().__init__(f"collector outage on purpose (fault injection: {fault}); nothing was recorded")
+
+
 def describe(value: Any) -> str:
     """``'x' of type str``: how every message shows a bad value."""
     return f"{value!r} of type {type(value).__name__}"

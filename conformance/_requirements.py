@@ -91,6 +91,8 @@ _S_EXIT = ("SEMANTICS.md 5.2-5.6: server SDKs register exit hooks (an atexit joi
            "without flush() delivers and how long its exit takes")
 _S_COMMON = "Segment Spec, common fields (segmentio/segment-docs src/connections/spec/common.md)"
 _S_SPEC = _S_COMMON + ": messageId"
+_S_OUTAGE = ("SEMANTICS.md 5.2-5.8: server SDKs retry 5xx, 429 and network errors a bounded number of "
+             "times, and report what they give up on (an error raised, an error logged, a failure callback)")
 _S_RESET = "SEMANTICS.md 1.2: reset() = log out: forget the user (Segment, PostHog, Amplitude, Mixpanel, RudderStack docs)"
 
 REQUIREMENTS: tuple[Requirement, ...] = (
@@ -282,6 +284,14 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "delivery.retry.same-message-id", Level.MUST,
         "A batch resent after a failed delivery carries the same message ids as the first attempt.",
         core=True, source=_S_SPEC + "; SEMANTICS.md 5.2 (retries)", capability="retries",
+    ),
+    Requirement(
+        "delivery.outage.no-silent-loss", Level.MUST,
+        "An event accepted while the collector fails (a 5xx, a 429 with Retry-After, a connection "
+        "closed with no answer) arrives once the collector has recovered and the SDK is flushed "
+        "again, unless the SDK told the caller: an error from the call or from a flush, or a "
+        "warning or error it logged.",
+        core=True, source=_S_OUTAGE,
     ),
     Requirement(
         "delivery.order.per-client", Level.SHOULD,

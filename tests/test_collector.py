@@ -10,9 +10,10 @@ import time
 import pytest
 
 from conformance import AdapterFailedError, Collector, DeliveryFailedError
+from conformance._errors import CollectorOutageError, InvalidInputError
 from conformance.adapters.reference import ReferenceAdapter
 from conformance.engine.harness import Harness, StepTimeoutError, Workers
-from simulator import Event, Kind, get_profile
+from simulator import DeliveryError, Event, Kind, get_profile
 
 
 def test_drain_returns_arrivals_in_order_once() -> None:
@@ -33,6 +34,42 @@ def test_fault_records_then_refuses() -> None:
     collector.ingest([Event(Kind.TRACK, "a")])
     assert len(collector.drain()) == 2
     assert collector.failed_deliveries == 1
+
+
+def test_an_outage_refuses_without_recording_until_its_faults_are_spent() -> None:
+    """Each outage fault refuses one delivery and records nothing; recover() ends it early."""
+    collector = Collector()
+    collector.outage(["500", "disconnect", "503"])
+    for fault in ("500", "disconnect"):
+        with pytest.raises(CollectorOutageError) as refused:
+            collector.ingest([Event(Kind.TRACK, "a")])
+        assert refused.value.fault == fault
+    assert collector.recover() == 1
+    collector.ingest([Event(Kind.TRACK, "b")])
+    assert [e.name for e in collector.drain()] == ["b"]
+
+
+@pytest.mark.parametrize("bad", ["503", ["404"], [503], None])
+def test_an_outage_of_unknown_faults_is_refused_naming_the_value(bad: object) -> None:
+    """Faults are a list of the known names; anything else is a usage error naming it."""
+    with pytest.raises(InvalidInputError, match="500, 502, 503, 429, disconnect") as refused:
+        Collector().outage(bad)  # type: ignore[arg-type]
+    assert type(bad if not isinstance(bad, list) else bad[0]).__name__ in str(refused.value)
+
+
+def test_the_reference_retries_through_a_short_outage_and_reports_a_long_one() -> None:
+    """Two failed deliveries are retried away; five (past its 3 retries) make flush() raise."""
+    collector = Collector()
+    adapter = ReferenceAdapter(collector)
+    adapter.track("x", {}, user_id="u1", anonymous_id=None)
+    collector.outage(["503", "disconnect"])
+    adapter.flush()
+    assert len(collector.drain()) == 1
+    adapter.track("y", {}, user_id="u1", anonymous_id=None)
+    collector.outage(["500"] * 5)
+    with pytest.raises(DeliveryError):
+        adapter.flush()
+    assert collector.drain() == []
 
 
 def test_reference_retries_with_the_same_message_ids() -> None:

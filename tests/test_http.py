@@ -191,6 +191,32 @@ def test_armed_fault_answers_503_but_records_the_events(
     assert collector.failed_deliveries == 1
 
 
+def test_an_outage_answers_each_fault_in_turn_and_records_nothing(
+    served: tuple[Collector, HttpCollector, str],
+) -> None:
+    """The next requests fail with the outage's faults in order, recording nothing; then it recovers.
+
+    A 429 carries ``Retry-After: 1``; ``disconnect`` closes the connection with no answer.
+    """
+    collector, _, url = served
+    collector.outage(["503", "429", "disconnect"])
+    status, body = post_json(url, "/v1/batch", SEGMENT_BATCH)
+    assert status == 503
+    assert "outage" in json.loads(body)["error"]
+    request = urllib.request.Request(  # noqa: S310  (loopback)
+        url + "/v1/batch", data=json.dumps(SEGMENT_BATCH).encode(), headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        OPENER.open(request, timeout=10)
+    assert (refused.value.code, refused.value.headers["Retry-After"]) == (429, "1")
+    refused.value.close()
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError, urllib.error.URLError)):
+        post_json(url, "/v1/batch", SEGMENT_BATCH)
+    assert collector.drain() == []
+    assert post_json(url, "/v1/batch", SEGMENT_BATCH)[0] == 200
+    assert collector.drain() == EXPECTED
+    assert collector.recover() == 0
+
+
 def test_declared_oversized_body_is_refused_before_reading(
     served: tuple[Collector, HttpCollector, str],
 ) -> None:

@@ -11,10 +11,10 @@ pytest_plugins = ["pytester"]
 
 
 def test_adapter_option_adds_one_item_per_requirement_for_the_reference(pytester: pytest.Pytester) -> None:
-    """`--conformance-adapter reference` adds one item per requirement: 33 pass, alias skips."""
+    """`--conformance-adapter reference` adds one item per requirement: 34 pass, alias skips."""
     pytester.makepyfile("def test_nothing():\n    pass\n")
     result = pytester.runpytest("--conformance-adapter", "reference", "-v")
-    result.assert_outcomes(passed=33, skipped=1)
+    result.assert_outcomes(passed=34, skipped=1)
     result.stdout.fnmatch_lines(["*test_conformance?client.reset.forgets-user? PASSED*",
                                  "*test_conformance?client.alias.names-both-ids? SKIPPED*"])
 
@@ -41,7 +41,7 @@ def test_k_selects_one_requirement(pytester: pytest.Pytester) -> None:
     """`-k` picks requirement items by id, as for any test."""
     result = pytester.runpytest("--conformance-adapter", "mutant-reset-keeps-user",
                                 "--conformance-fail-fast", "-k", "forgets-user")
-    result.assert_outcomes(failed=1, deselected=32)
+    result.assert_outcomes(failed=1, deselected=33)
 
 
 def test_without_the_option_nothing_is_added(pytester: pytest.Pytester) -> None:
@@ -99,8 +99,8 @@ def test_several_adapters_run_once_each_across_xdist_workers(pytester: pytest.Py
     failed = {(case.get("classname", "").lstrip("."), case.get("name"))
               for case in cases if case.find("failure") is not None}  # fmt: skip
     assert failed == {(mutant.name, f"test_conformance[{r}]") for r in mutant.requirements}
-    # 33 requirements each, alias skipped (the reference declares no alias capability)
-    result.assert_outcomes(passed=2 * 32 - len(mutant.requirements), skipped=2, failed=len(mutant.requirements))
+    # 34 requirements each, alias skipped (the reference declares no alias capability)
+    result.assert_outcomes(passed=2 * 33 - len(mutant.requirements), skipped=2, failed=len(mutant.requirements))
 
 
 def test_expected_failures_for_an_adapter_not_in_the_run_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -40,8 +40,9 @@ _SEGMENT_TYPES = {Kind.TRACK, Kind.IDENTIFY, Kind.ALIAS, Kind.GROUP, Kind.PAGE, 
 class SegmentPoster(Collector):
     """What the in-process SDK delivers to: each batch becomes one Segment POST to the collector.
 
-    A 503 (the collector refusing on purpose) is :class:`DeliveryFailedError`, which the
-    reference SDK retries with the same message ids, as over :meth:`Collector.ingest`.
+    A 5xx or 429 answer, or a dropped connection (the collector failing on purpose), is
+    :class:`DeliveryFailedError`, which the reference SDK retries with the same message ids,
+    as over :meth:`Collector.ingest`.
     """
 
     target: str | None = None
@@ -53,9 +54,12 @@ class SegmentPoster(Collector):
             msg = "the SDK delivered before the parent's init request named the collector URL"
             raise RuntimeError(msg)
         body = json.dumps({"batch": [segment_message(e) for e in events]}, ensure_ascii=True).encode()
-        status, reply = self._post(body)
-        if status == 503:
-            raise DeliveryFailedError(f"collector answered 503: {reply}")
+        try:
+            status, reply = self._post(body)
+        except (http.client.HTTPException, OSError) as exc:  # a dropped connection: retried
+            raise DeliveryFailedError(f"the collector closed the connection: {exc!r}") from exc
+        if status == 429 or status >= 500:
+            raise DeliveryFailedError(f"collector answered {status}: {reply}")
         if status != 200:
             msg = f"collector answered {status} to {SEGMENT_BATCH}: {reply}"
             raise RuntimeError(msg)

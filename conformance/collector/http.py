@@ -5,7 +5,8 @@ by default). Each request is decoded by :func:`conformance.collector.wire.decode
 events go to :meth:`Collector.ingest`. The server never crashes on a request: malformed
 input gets the :class:`WireError` status (a body that cannot be read, such as a malformed
 chunked body, is a 400), an armed fault gets 503 (after the events were recorded: a lost
-acknowledgement), anything unexpected gets 500, and every reason is logged on the
+acknowledgement), an outage fault its status or a closed connection (recording nothing),
+anything unexpected gets 500, and every reason is logged on the
 ``conformance.collector`` logger. Reasons are one line, never a traceback; log lines
 escape control characters, so a hostile path cannot drive the terminal; and a client
 that stalls is disconnected after ``read_timeout`` seconds of silence.
@@ -18,10 +19,12 @@ browser SDK fetches) are served; the base URL keeps serving the unprefixed paths
 from __future__ import annotations
 
 import collections
+import contextlib
 import ipaddress
 import json
 import logging
 import math
+import socket
 import threading
 import time
 from typing import TYPE_CHECKING, Final
@@ -31,7 +34,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from conformance._errors import ConformanceError, DeliveryFailedError, InvalidInputError
+from conformance._errors import (
+    CollectorOutageError,
+    ConformanceError,
+    DeliveryFailedError,
+    InvalidInputError,
+)
 from conformance.collector.wire import (
     MAX_BODY_BYTES,
     WireError,
@@ -279,6 +287,16 @@ class HttpCollector:
                 "rejected %s %s with %d: %s", _escaped(method), _escaped(path), exc.status, reason
             )
             response = _error_response(exc.status, reason, path)
+        except CollectorOutageError as exc:
+            reason = _one_line(str(exc))
+            logger.info("answered %s %s with %s: %s", _escaped(method), _escaped(path), exc.fault, reason)
+            if exc.fault == "disconnect":
+                _disconnect(request.environ)
+                response = _error_response(500, reason, path)  # never reaches the SDK
+            else:
+                response = _error_response(int(exc.fault), reason, path)
+                if exc.fault == "429":
+                    response.headers["Retry-After"] = "1"
         except DeliveryFailedError as exc:
             reason = _one_line(str(exc))
             logger.info(
@@ -323,6 +341,14 @@ class HttpCollector:
                 f"Content-Length or valid chunk sizes"
             )
             raise WireError(msg) from None
+
+
+def _disconnect(environ: WSGIEnvironment) -> None:
+    """Close the request's connection before any answer; werkzeug then drops it quietly."""
+    connection = environ.get("werkzeug.socket")
+    if isinstance(connection, socket.socket):
+        with contextlib.suppress(OSError):  # the SDK hung up first
+            connection.shutdown(socket.SHUT_RDWR)
 
 
 def _escaped(text: str) -> str:

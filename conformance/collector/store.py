@@ -9,17 +9,28 @@ starts the HTTP front end on demand; :meth:`Collector.close` stops it.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from conformance._errors import DeliveryFailedError
+from conformance._errors import (
+    CollectorOutageError,
+    DeliveryFailedError,
+    InvalidInputError,
+    describe,
+)
 from simulator import Event
 
 if TYPE_CHECKING:
     # Only for annotations: http imports this module, and importing it (and werkzeug) here
     # would load the server with every `import conformance`. url_for imports it lazily.
     from conformance.collector.http import HttpCollector
+
+
+OUTAGE_FAULTS: Final = ("500", "502", "503", "429", "disconnect")
+"""How a delivery fails during an outage: an HTTP status (429 with ``Retry-After: 1``) in the
+vendor's error shape, or ``disconnect``, the connection closed with no answer at all."""
 
 
 @attrs.define
@@ -30,6 +41,7 @@ class Collector:
     """Base URL of the HTTP front end, or ``None`` when only in-process delivery is possible."""
     _received: list[Event] = attrs.Factory(list)
     _fail_next: int = 0
+    _outage: list[str] = attrs.field(factory=list, init=False, repr=False, eq=False)
     _lock: threading.Lock = attrs.Factory(threading.Lock)
     deliveries: int = 0
     failed_deliveries: int = 0
@@ -87,8 +99,11 @@ class Collector:
         SDK cannot know, so a correct SDK resends it with the same message ids.
         """
         with self._lock:
-            self._received.extend(events)
             self.deliveries += 1
+            if self._outage:
+                self.failed_deliveries += 1
+                raise CollectorOutageError(self._outage.pop(0))
+            self._received.extend(events)
             if self._fail_next:
                 self._fail_next -= 1
                 self.failed_deliveries += 1
@@ -100,10 +115,32 @@ class Collector:
         with self._lock:
             self._fail_next = count
 
-    def disarm(self) -> int:
-        """Cancel armed faults; return how many were still armed."""
+    def outage(self, faults: Sequence[str]) -> None:
+        """Fail the next ``len(faults)`` deliveries, one fault each in order, recording nothing of them.
+
+        Each fault is one of :data:`OUTAGE_FAULTS`; :meth:`recover` ends the outage early.
+        """
+        if isinstance(faults, str) or not isinstance(faults, Sequence):
+            msg = f"faults must be a list of {', '.join(OUTAGE_FAULTS)} (got {describe(faults)})"
+            raise InvalidInputError(msg)
+        unknown = [f for f in faults if f not in OUTAGE_FAULTS]
+        if unknown:
+            msg = f"unknown outage fault {describe(unknown[0])}; known: {', '.join(OUTAGE_FAULTS)}"
+            raise InvalidInputError(msg)
         with self._lock:
-            left, self._fail_next = self._fail_next, 0
+            self._outage = list(faults)
+
+    def recover(self) -> int:
+        """End the outage; return how many of its faults no delivery met."""
+        with self._lock:
+            left, self._outage = len(self._outage), []
+            return left
+
+    def disarm(self) -> int:
+        """Cancel armed faults (lost acks and any outage); return how many were still armed."""
+        with self._lock:
+            left, self._fail_next = self._fail_next + len(self._outage), 0
+            self._outage = []
             return left
 
     def pending(self) -> int:

@@ -12,6 +12,7 @@ flush; each family's own checks are in ``client_checks.py`` and ``server_checks.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,18 @@ def step_number(event: Event) -> int | None:
 
 
 _TRACK, _MARKER, _TRAIT_MARKER = Kind.TRACK, gen.MARKER, gen.TRAIT_MARKER  # read per event
+
+
+class _Warnings(logging.Handler):
+    """The warnings and errors the SDK logs during an outage (the suite's own loggers aside)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.name.startswith("conformance") and len(self.lines) < 10:
+            self.lines.append(f"{record.name} {record.levelname}: {record.getMessage()}"[:200])
 
 
 RuleBody = Callable[..., None]
@@ -114,6 +127,13 @@ class BaseMachine(RuleBasedStateMachine):
         self.expected_seqs: list[int] = []
         self.window_calls: dict[int, Step] = {}
         self.fault_armed = False
+        self.outage: list[str] | None = None
+        """The faults of the collector outage this flush window runs in, if it does."""
+        self.outage_met = False
+        """Whether a delivery of the SDK met the outage (it was not over before anything was sent)."""
+        self.outage_told: str | None = None
+        """How the SDK told the caller of a failure during the outage, if it did."""
+        self._outage_log = _Warnings()
         self.refusable_in_window = False
         """Whether a call of this flush window may be refused by the collector (caller data)."""
         self.message_ids: dict[str, int] = {}
@@ -214,16 +234,38 @@ class BaseMachine(RuleBasedStateMachine):
             raise ConformanceFailure(found)
 
     # -- flushing and matching -----------------------------------------------------------
+    def _begin_outage(self, faults: list[str]) -> None:
+        """The collector fails its next deliveries with ``faults``; the SDK's warnings are kept."""
+        self.outage, self.outage_told, self.outage_met = list(faults), None, False
+        self._outage_log.lines.clear()
+        logging.getLogger().addHandler(self._outage_log)
+        self.h.collector.outage(faults)
+
+    def _end_outage(self) -> None:
+        self.h.collector.recover()
+        logging.getLogger().removeHandler(self._outage_log)
+        self.outage = None
+
     def _flush_and_check(self) -> None:
         fault = self.fault_armed
-        try:
-            self.h.call("flush()", self.h.adapter.flush)
-        except AdapterFailedError:
-            if not (fault or self.refusable_in_window):
-                raise
-            # The SDK reported the refused delivery as failed: allowed by the contract (a
-            # batching SDK reports caller data the collector refused at flush, not at the call).
-            fault = True
+        if self.outage is not None:  # flush may fail: the collector does
+            refusal = self.h.attempt("flush()", self.h.adapter.flush)
+            if refusal is not None and not self.outage_told:
+                self.outage_told = f"flush() raised {type(refusal).__name__}: {str(refusal)[:200]}"
+        else:
+            try:
+                self.h.call("flush()", self.h.adapter.flush)
+            except AdapterFailedError:
+                if not (fault or self.refusable_in_window):
+                    raise
+                # The SDK reported the refused delivery as failed: allowed by the contract (a batching
+                # SDK reports caller data the collector refused at flush, not at the call).
+                fault = True
+        if self.outage is not None:  # the collector recovers; what the SDK kept must go now
+            self.outage_met = self.h.collector.recover() < len(self.outage)
+            self.h.call("flush() (after the collector recovered)", self.h.adapter.flush)
+            if self._outage_log.lines and not self.outage_told:
+                self.outage_told = f"it logged {self._outage_log.lines[0]!r}"
         self.refusable_in_window = False
         on_time = self.h.collector.pending()
         if fault:
@@ -311,6 +353,8 @@ class BaseMachine(RuleBasedStateMachine):
         self._window_pairs = pairs
         if expected or observed:
             self._check("delivery.exactly-once")
+        if self.outage is not None and self.outage_met:  # a delivery of the SDK's met the outage
+            self._check("delivery.outage.no-silent-loss")
         for event in leftovers:
             self._unexpected(event)
         for seq, want, copies in pairs:
@@ -361,6 +405,14 @@ class BaseMachine(RuleBasedStateMachine):
                           expected="distinct ids", observed=event.message_id, step=seq)
 
     def _missing(self, seq: int, want: Event) -> None:
+        if self.outage is not None:
+            if self.outage_told is None:
+                self._violate("delivery.outage.no-silent-loss",
+                              f"{self._event_of(seq, want.kind.value)} was lost in a collector outage "
+                              f"({', '.join(self.outage)}, then recovery and a second flush), and the SDK "
+                              "told the caller nothing (no error from the call or flush(), no warning logged)",
+                              expected=want, observed=None, step=seq)  # fmt: skip
+            return  # lost, and the caller was told: what the contract allows
         self._violate("delivery.exactly-once",
                       f"{self._event_of(seq, want.kind.value)} never arrived after flush",
                       expected=want, observed=None, step=seq)

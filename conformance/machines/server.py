@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
+from hypothesis.stateful import precondition
+
 from conformance._errors import StepTimeoutError
 from conformance.adapters.protocol import CallOptionsAdapter
 from conformance.machines import strategies as gen
@@ -24,6 +26,7 @@ class ServerMachine(ServerChecks):
     def __init__(self) -> None:
         super().__init__()
         self.shared: dict[str, Any] = {"plan": "free", "items": [1]}
+        self.had_outage = False
         self.shared_context: dict[str, Any] = {"ip": "198.51.100.23", "locale": "en-US",
                                                "page": {"path": "/pricing"}}  # fmt: skip
 
@@ -109,6 +112,28 @@ class ServerMachine(ServerChecks):
         seq = self._record("track_with_field_named_key", name=name, field=field,
                            user_id=user_id, anonymous_id=anonymous_id)  # fmt: skip
         self._server_track(seq, name, properties, user_id, anonymous_id, refusable=True)
+
+    @precondition(lambda self: not self.had_outage)  # SDKs back off for seconds: once per example
+    @drawn_rule(faults=gen.OUTAGE_POOL, user_id=gen.USER_OR_NONE_POOL, anonymous_id=gen.ANONYMOUS_ID_POOL,
+                name=gen.NAME_POOL)  # fmt: skip
+    def track_during_outage(self, faults: list[str], name: str, user_id: str | None,
+                            anonymous_id: str) -> None:  # fmt: skip
+        """Track while the collector fails its next deliveries, then flush, let it recover, flush again.
+
+        ``faults`` are the failed deliveries' answers, in order (``503``, ``429`` with
+        ``Retry-After``, ``disconnect``...). The call may raise: then the caller knows, and its
+        event may not arrive. Whatever else the window held must arrive, unless the SDK told
+        the caller (an error from flush, a warning logged).
+        """
+        seq = self._record("track_during_outage", faults=faults, name=name, user_id=user_id,
+                           anonymous_id=anonymous_id)  # fmt: skip
+        self.had_outage = True
+        self._begin_outage(faults)
+        try:
+            self._server_track(seq, name, {"plan": "pro"}, user_id, anonymous_id, refusable=True)
+            self._flush_and_check()
+        finally:
+            self._end_outage()
 
     def _track_with_options(self, name: str, user_id: str | None, anonymous_id: str,
                             timestamp: str | None, message_id: str | None, context: Any) -> None:  # fmt: skip

@@ -192,6 +192,11 @@ def message_id(form: str, mark: int) -> str:
     return MESSAGE_ID_FORMS[form].format(mark=mark, uuid=uuid.UUID(int=mark, version=4), hex=f"{mark:032x}")
 
 
+OUTAGE_POOL = _texts(["503"], ["500", "502"], ["429"], ["disconnect"], ["503", "disconnect"])
+"""Outages as the collector plays them (see ``Collector.outage``): the next deliveries fail
+with these faults, in order, then it recovers. Two at most: SDKs back off between retries,
+and three backoffs already near the step timeout."""
+
 SHARED_CONTEXT = "shared"
 """The ``context`` draw that stands for the machine's one context dict, reused and changed."""
 CONTEXT_POOL = _texts(

@@ -7,6 +7,7 @@ every batch to (``simulator.Outbox.deliver``), and names its primary requirement
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 import attrs
@@ -86,3 +87,13 @@ class _MessageIdFromContent(_DeliveryMutant):
 class _IdentifySentFirst(_DeliveryMutant):
     def deliver_batch(self, events: list[Event]) -> None:
         self.send_batch(sorted(events, key=lambda e: e.kind is not Kind.IDENTIFY))
+
+
+@mutant("mutant-drops-batch-on-server-error", "delivery.outage.no-silent-loss",
+        "A batch the collector fails (a 5xx, a 429, a dropped connection) is discarded without a "
+        "retry, an error or a log line, as a consumer that catches every send error does.",
+        scope="both")  # fmt: skip
+class _DropsBatchOnServerError(_DeliveryMutant):
+    def deliver_batch(self, events: list[Event]) -> None:
+        with contextlib.suppress(DeliveryError):
+            self.send_batch(events)
