@@ -121,6 +121,8 @@ def requirement_applies(  # noqa: PLR0911  (one reason per early return)
         return f"profile {profile.name!r} puts no traits on client events"
     if requirement_id == "delivery.order.per-client" and not info.kind.client:
         return "per-client order is a client-SDK rule"
+    if requirement_id == "delivery.outage.no-silent-loss" and not info.kind.server:
+        return "collector outages are staged by the server machine only, so far"
     if requirement_id == "delivery.order.per-client" and not profile.ordered_delivery:
         return f"profile {profile.name!r} does not promise order"
     return None
