@@ -18,16 +18,25 @@ consumer = BufferedConsumer(events_url=URL + '/track', people_url=URL + '/engage
 
 
 def call(number, what, statement):
+    # statement() makes the call and returns each dict it passed, with what it held before
     try:
-        statement()
+        passed = statement()
     except Exception as exc:
         print(f"call {number} ({what}): refused: {type(exc).__name__}", flush=True)
-    else:
+        return
+    changed = [name for name, (now, before) in passed.items() if now != before]
+    if not changed:
         print(f"call {number} ({what}): accepted", flush=True)
+        return
+    print(f"call {number} ({what}): accepted; changed the caller's {', '.join(changed)} dict", flush=True)
+    for name in changed:
+        print(f"  {name} was {passed[name][1]!r}, now {passed[name][0]!r}", flush=True)
 
 
 def step_1():
-    client.people_set('u1', {'ic_seq': 100001})
+    traits = {'ic_seq': 100001}
+    client.people_set('u1', traits)
+    return {'traits': (traits, {'ic_seq': 100001})}
 
 
 call(1, 'identify', step_1)
@@ -35,6 +44,7 @@ call(1, 'identify', step_1)
 
 def step_2():
     consumer.flush()
+    return {}
 
 
 call(2, 'flush', step_2)
@@ -42,6 +52,7 @@ call(2, 'flush', step_2)
 
 def step_3():
     consumer.flush()
+    return {}
 
 
 call(3, 'flush', step_3)
@@ -49,6 +60,7 @@ call(3, 'flush', step_3)
 
 def step_4():
     consumer.flush()
+    return {}
 
 
 call(4, 'flush', step_4)

@@ -18,23 +18,34 @@ consumer = BufferedConsumer(events_url=URL + '/track', people_url=URL + '/engage
 
 
 def call(number, what, statement):
+    # statement() makes the call and returns each dict it passed, with what it held before
     try:
-        statement()
+        passed = statement()
     except Exception as exc:
         print(f"call {number} ({what}): refused: {type(exc).__name__}", flush=True)
-    else:
+        return
+    changed = [name for name, (now, before) in passed.items() if now != before]
+    if not changed:
         print(f"call {number} ({what}): accepted", flush=True)
+        return
+    print(f"call {number} ({what}): accepted; changed the caller's {', '.join(changed)} dict", flush=True)
+    for name in changed:
+        print(f"  {name} was {passed[name][1]!r}, now {passed[name][0]!r}", flush=True)
 
 
 def step_1():
-    client.track('anon-a', 'a#100001', {})
+    properties = {}
+    client.track('anon-a', 'a#100001', properties)
+    return {'properties': (properties, {})}
 
 
 call(1, 'track', step_1)
 
 
 def step_2():
-    client.track('u1', 'a#100002', {})
+    properties = {}
+    client.track('u1', 'a#100002', properties)
+    return {'properties': (properties, {})}
 
 
 call(2, 'track', step_2)
@@ -42,6 +53,7 @@ call(2, 'track', step_2)
 
 def step_3():
     consumer.flush()
+    return {}
 
 
 call(3, 'flush', step_3)
@@ -49,6 +61,7 @@ call(3, 'flush', step_3)
 
 def step_4():
     consumer.flush()
+    return {}
 
 
 call(4, 'flush', step_4)
@@ -56,6 +69,7 @@ call(4, 'flush', step_4)
 
 def step_5():
     consumer.flush()
+    return {}
 
 
 call(5, 'flush', step_5)

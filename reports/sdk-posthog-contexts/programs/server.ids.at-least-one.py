@@ -19,20 +19,29 @@ client = Posthog('phc_identity_conformance', host=URL)
 
 
 def call(number, what, statement):
+    # statement() makes the call and returns each dict it passed, with what it held before
     try:
-        statement()
+        passed = statement()
     except Exception as exc:
         print(f"call {number} ({what}): refused: {type(exc).__name__}", flush=True)
-    else:
+        return
+    changed = [name for name, (now, before) in passed.items() if now != before]
+    if not changed:
         print(f"call {number} ({what}): accepted", flush=True)
+        return
+    print(f"call {number} ({what}): accepted; changed the caller's {', '.join(changed)} dict", flush=True)
+    for name in changed:
+        print(f"  {name} was {passed[name][1]!r}, now {passed[name][0]!r}", flush=True)
 
 
 def step_1():
+    properties = {}
     with posthog.new_context(client=client):
         distinct_id = None
         if distinct_id is not None:
             posthog.identify_context(distinct_id)
-        client.capture('Signed Up#100001', properties={})
+        client.capture('Signed Up#100001', properties=properties)
+    return {'properties': (properties, {})}
 
 
 call(1, 'track', step_1)
@@ -40,6 +49,7 @@ call(1, 'track', step_1)
 
 def step_2():
     client.flush()
+    return {}
 
 
 call(2, 'flush', step_2)
@@ -47,6 +57,7 @@ call(2, 'flush', step_2)
 
 def step_3():
     client.flush()
+    return {}
 
 
 call(3, 'flush', step_3)

@@ -18,16 +18,25 @@ client = Posthog('phc_identity_conformance', host=URL, sync_mode=True, gzip=Fals
 
 
 def call(number, what, statement):
+    # statement() makes the call and returns each dict it passed, with what it held before
     try:
-        statement()
+        passed = statement()
     except Exception as exc:
         print(f"call {number} ({what}): refused: {type(exc).__name__}", flush=True)
-    else:
+        return
+    changed = [name for name, (now, before) in passed.items() if now != before]
+    if not changed:
         print(f"call {number} ({what}): accepted", flush=True)
+        return
+    print(f"call {number} ({what}): accepted; changed the caller's {', '.join(changed)} dict", flush=True)
+    for name in changed:
+        print(f"  {name} was {passed[name][1]!r}, now {passed[name][0]!r}", flush=True)
 
 
 def step_1():
-    client.capture('a#100001', distinct_id='u1', properties={})
+    properties = {}
+    client.capture('a#100001', distinct_id='u1', properties=properties)
+    return {'properties': (properties, {})}
 
 
 call(1, 'track', step_1)
@@ -35,6 +44,7 @@ call(1, 'track', step_1)
 
 def step_2():
     client.flush()
+    return {}
 
 
 call(2, 'flush', step_2)
@@ -42,6 +52,7 @@ call(2, 'flush', step_2)
 
 def step_3():
     client.flush()
+    return {}
 
 
 call(3, 'flush', step_3)

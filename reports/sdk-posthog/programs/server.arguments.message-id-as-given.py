@@ -1,0 +1,62 @@
+"""posthog 7.91.1: server.arguments.message-id-as-given (found by identity-conformance).
+
+SDK, documented: capture(uuid=...) keeps a message id only if it parses as a UUID; any other id (an application's own key such as 'order-1-created') is logged at error level and replaced with a generated uuid4, and the call does not fail, so the caller's dedup key is lost without the caller being told. UUIDs and 32-hex-digit ids arrive as given.
+
+Run it against any endpoint that takes the SDK's posts, for example
+`identity-conformance collector --port 8080` in another terminal:
+
+    python server.arguments.message-id-as-given.py http://127.0.0.1:8080/posthog
+
+Each call prints whether the SDK accepted it; the collector prints what arrived."""
+
+import sys
+import datetime
+
+from posthog import Posthog
+
+URL = sys.argv[1] if len(sys.argv) > 1 else 'http://127.0.0.1:8080/posthog'
+client = Posthog('phc_identity_conformance', host=URL, sync_mode=True, gzip=False, max_retries=1, timeout=5, capture_mode='v0')
+
+
+def call(number, what, statement):
+    # statement() makes the call and returns each dict it passed, with what it held before
+    try:
+        passed = statement()
+    except Exception as exc:
+        print(f"call {number} ({what}): refused: {type(exc).__name__}", flush=True)
+        return
+    changed = [name for name, (now, before) in passed.items() if now != before]
+    if not changed:
+        print(f"call {number} ({what}): accepted", flush=True)
+        return
+    print(f"call {number} ({what}): accepted; changed the caller's {', '.join(changed)} dict", flush=True)
+    for name in changed:
+        print(f"  {name} was {passed[name][1]!r}, now {passed[name][0]!r}", flush=True)
+
+
+def step_1():
+    properties = {'plan': 'pro'}
+    client.capture('Signed Up#100001', distinct_id='u1', properties=properties, timestamp=None, uuid='order-100001-created')
+    return {'properties': (properties, {'plan': 'pro'})}
+
+
+call(1, 'track_with_options', step_1)
+
+
+def step_2():
+    client.flush()
+    return {}
+
+
+call(2, 'flush', step_2)
+
+
+def step_3():
+    client.flush()
+    return {}
+
+
+call(3, 'flush', step_3)
+
+
+client.shutdown()
