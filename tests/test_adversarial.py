@@ -9,6 +9,7 @@ assert that the run ends within a stated bound (``HANG_BOUND``).
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -30,7 +31,7 @@ from conformance.adapters.reference import ReferenceAdapter
 from conformance.engine.harness import Harness
 from conformance.machines import build_machines
 from conformance.machines.strategies import SDK_FIELD_KEYS
-from simulator import Event, Kind, ReferenceClient, get_profile
+from simulator import DeliveryError, Event, Kind, ReferenceClient, get_profile
 
 SMALL = RunSettings(max_examples=25, step_count=12)
 TIMEOUT = 0.5
@@ -697,3 +698,50 @@ def test_not_overridden_by_data_counts_only_calls_with_a_field_named_key() -> No
                                            user_id="u1", anonymous_id="anon-a")  # fmt: skip
     state.teardown()
     assert harness.checks["server.ids.not-overridden-by-data"] == 1
+
+
+# -- collector outages: told or silent -----------------------------------------------------------
+class _DropsOnOutage(_Bent):
+    """Drops a batch the collector fails, logging it at ``level`` on the SDK's own logger."""
+
+    level = logging.WARNING
+
+    def _deliver(self, events: list[Event]) -> None:
+        try:
+            super()._deliver(events)
+        except DeliveryError as exc:
+            logging.getLogger("acme_analytics.consumer").log(
+                self.level, "dropped a batch of %d events: %s", len(events), exc)
+
+
+class _DropsOnOutageLoggingDebug(_DropsOnOutage):
+    level = logging.DEBUG
+
+
+@pytest.fixture
+def sdk_debug_logging() -> Any:
+    """Let DEBUG records through the root logger, as an application's debug logging does."""
+    root = logging.getLogger()
+    before = root.level
+    root.setLevel(logging.DEBUG)
+    yield
+    root.setLevel(before)
+
+
+def test_a_batch_dropped_in_an_outage_with_a_logged_warning_is_told() -> None:
+    """An SDK that drops what the collector failed but logs a WARNING told the caller: no violation."""
+    result = run(_DropsOnOutage, run_settings=SMALL)
+    verdicts = _verdicts(result)
+    assert verdicts["delivery.outage.no-silent-loss"] is Verdict.PASS, result.results
+    assert verdicts["delivery.exactly-once"] is Verdict.PASS
+
+
+def test_a_batch_dropped_in_an_outage_with_only_a_debug_line_is_silent_loss(
+    sdk_debug_logging: None,
+) -> None:
+    """A DEBUG line is not telling the caller: the lost events fail delivery.outage.no-silent-loss."""
+    del sdk_debug_logging
+    result = run(_DropsOnOutageLoggingDebug, run_settings=SMALL)
+    _assert_verdict(result, "delivery.outage.no-silent-loss", Verdict.FAIL)
+    failure = next(r for r in result.results if r.requirement == "delivery.outage.no-silent-loss")
+    assert "no warning logged" in failure.violations[0].message

@@ -248,10 +248,8 @@ class BaseMachine(RuleBasedStateMachine):
 
     def _flush_and_check(self) -> None:
         fault = self.fault_armed
-        if self.outage is not None:  # flush may fail: the collector does
-            refusal = self.h.attempt("flush()", self.h.adapter.flush)
-            if refusal is not None and not self.outage_told:
-                self.outage_told = f"flush() raised {type(refusal).__name__}: {str(refusal)[:200]}"
+        if self.outage is not None:
+            self._flush_through_outage(self.outage)
         else:
             try:
                 self.h.call("flush()", self.h.adapter.flush)
@@ -261,11 +259,6 @@ class BaseMachine(RuleBasedStateMachine):
                 # The SDK reported the refused delivery as failed: allowed by the contract (a batching
                 # SDK reports caller data the collector refused at flush, not at the call).
                 fault = True
-        if self.outage is not None:  # the collector recovers; what the SDK kept must go now
-            self.outage_met = self.h.collector.recover() < len(self.outage)
-            self.h.call("flush() (after the collector recovered)", self.h.adapter.flush)
-            if self._outage_log.lines and not self.outage_told:
-                self.outage_told = f"it logged {self._outage_log.lines[0]!r}"
         self.refusable_in_window = False
         on_time = self.h.collector.pending()
         if fault:
@@ -283,6 +276,20 @@ class BaseMachine(RuleBasedStateMachine):
         self._check_window(list(zip(seqs, expected, strict=True)), observed, fault=fault)
         self.window_calls = {}
         self._raise_if_violated()
+
+    def _flush_through_outage(self, faults: list[str]) -> None:
+        """Flush during the outage (it may fail, as the collector does), recover, flush again.
+
+        Notes whether a delivery met the outage and how the SDK told the caller of a failure:
+        the first flush's error, else the first warning it logged.
+        """
+        refusal = self.h.attempt("flush()", self.h.adapter.flush)
+        if refusal is not None and not self.outage_told:
+            self.outage_told = f"flush() raised {type(refusal).__name__}: {str(refusal)[:200]}"
+        self.outage_met = self.h.collector.recover() < len(faults)
+        self.h.call("flush() (after the collector recovered)", self.h.adapter.flush)
+        if self._outage_log.lines and not self.outage_told:
+            self.outage_told = f"it logged {self._outage_log.lines[0]!r}"
 
     def _match(self, expected: list[tuple[int, Event]], observed: list[Event]
                ) -> tuple[list[tuple[int, Event, list[Event]]], list[Event]]:  # fmt: skip
