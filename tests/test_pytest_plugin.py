@@ -66,7 +66,8 @@ def test_example_db_option_saves_the_failing_examples_there(pytester: pytest.Pyt
     """`--conformance-example-db DIR` keeps a mutant's failing examples in DIR for the next run or job."""
     database = pytester.path / "shared-db"
     result = pytester.runpytest("--conformance-adapter", "mutant-reset-keeps-user",
-                                "--conformance-example-db", str(database), "-k", "reset")
+                                "--conformance-example-db", str(database), "-k", "reset",
+                                "--conformance-max-examples", "15")  # the mutant shows at once
     assert result.ret == 1
     assert any(database.rglob("*"))
 
