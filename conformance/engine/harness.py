@@ -147,6 +147,8 @@ class Harness:
     """How many times each requirement was actually evaluated."""
     state_coverage: defaultdict[str, Counter[str]] = attrs.Factory(lambda: defaultdict(Counter))
     """Per machine, how often each identity state and step from it was reached."""
+    drawn: defaultdict[tuple[str, str], set[int]] = attrs.Factory(lambda: defaultdict(set))
+    """Per (machine, rule), the argument indexes its drawn steps used (the value sweep reads it)."""
     found: dict[tuple[str, str], Violation] = attrs.Factory(dict)
     last_failing_trace: list[dict[str, Any]] | None = None
     last_failing_machine: str | None = None

@@ -46,6 +46,7 @@ from conformance.engine.harness import Harness, call_with_timeout
 from conformance.engine.minimize import makes_concurrent_calls, minimize, replay_rate
 from conformance.engine.settings import RunSettings
 from conformance.engine.traces import current_trace, failing_trace, render_reproducer
+from conformance.engine.value_sweep import SWEEP_EXAMPLE_STEPS, drawn_rules, sweep_indexes
 from conformance.engine.verdicts import decide, exit_code, warnings_for
 from conformance.machines import build_machines, requirement_applies, run_machine
 from simulator import get_profile
@@ -258,6 +259,9 @@ def _run_machine_until_exercised(
             break
         error = _run_machine(machine, name, harness, _top_up_settings(run_settings, top_up), findings,
                              evidence, emit, stop_on, declared | frozenset(findings), factory)  # fmt: skip
+    if error is None and not stop_on & set(findings):
+        error = _sweep_unseen_values(machine, name, harness, findings, evidence, emit, stop_on, declared,
+                                     factory)  # fmt: skip
     return error
 
 
@@ -382,25 +386,10 @@ def _run_machine(
         try:
             run_machine(machine, run_settings.hypothesis_settings(), run_settings.machine_seed)
         except ConformanceFailure as failure:
-            new = {v.requirement for v in failure.violations} - found
+            new = _record_failure(failure, name, harness, found, findings, evidence, emit, factory, started)
             if not new:
                 return None
-            trace = failing_trace(harness, name)
-            reproducer = render_reproducer(trace, sorted(new))
-            for requirement in sorted(new):  # each finding gets its own minimal reproducer
-                mine = tuple(v for v in failure.violations if v.requirement == requirement)
-                shorter = minimize(factory, trace, {requirement}) if factory is not None else None
-                own_trace = trace
-                if shorter is not None:  # the same finding from fewer steps, and its violations
-                    own_trace = shorter[0]
-                    mine = tuple(v for v in shorter[1] if v.requirement == requirement) or mine
-                findings[requirement] = _with_race_rate(factory, own_trace, requirement, mine)
-                evidence[requirement] = (render_reproducer(own_trace, [requirement]), own_trace)
-            harness.timer_lost()  # the replays set and cleared the process's one timer
             found |= new
-            emit(ViolationFound(name, tuple(failure.violations), reproducer, trace,
-                                examples=harness.detection_example(),
-                                seconds=round(time.perf_counter() - started, 3)))
             if stop_on & found:
                 return None
         except (AdapterFailedError, AdapterAbortedError) as exc:
@@ -420,6 +409,101 @@ def _run_machine(
             found |= recorded  # go on: the next round looks for what this example hid
         else:
             return None
+    return None
+
+
+def _record_failure(
+    failure: ConformanceFailure,
+    name: str,
+    harness: Harness,
+    found: set[str],
+    findings: dict[str, tuple[Violation, ...]],
+    evidence: dict[str, tuple[str, dict[str, Any]]],
+    emit: Callable[[Any], None],
+    factory: AdapterFactory | None,
+    started: float,
+) -> set[str]:
+    """Record the requirements ``failure`` breaks that ``found`` lacks, each with its own minimal reproducer."""
+    new = {v.requirement for v in failure.violations} - found
+    if not new:
+        return new
+    trace = failing_trace(harness, name)
+    reproducer = render_reproducer(trace, sorted(new))
+    for requirement in sorted(new):  # each finding gets its own minimal reproducer
+        mine = tuple(v for v in failure.violations if v.requirement == requirement)
+        shorter = minimize(factory, trace, {requirement}) if factory is not None else None
+        own_trace = trace
+        if shorter is not None:  # the same finding from fewer steps, and its violations
+            own_trace = shorter[0]
+            mine = tuple(v for v in shorter[1] if v.requirement == requirement) or mine
+        findings[requirement] = _with_race_rate(factory, own_trace, requirement, mine)
+        evidence[requirement] = (render_reproducer(own_trace, [requirement]), own_trace)
+    harness.timer_lost()  # the replays set and cleared the process's one timer
+    emit(ViolationFound(name, tuple(failure.violations), reproducer, trace,
+                        examples=harness.detection_example(),
+                        seconds=round(time.perf_counter() - started, 3)))  # fmt: skip
+    return new
+
+
+def _sweep_unseen_values(
+    machine: type[RuleBasedStateMachine],
+    name: str,
+    harness: Harness,
+    findings: dict[str, tuple[Violation, ...]],
+    evidence: dict[str, tuple[str, dict[str, Any]]],
+    emit: Callable[[Any], None],
+    stop_on: frozenset[str],
+    declared: frozenset[str],
+    factory: AdapterFactory,
+) -> str | None:
+    """Run every small pool value the drawn steps never used, as explicit examples (see :mod:`.value_sweep`).
+
+    Each rule's steps are examples of their own (so a finding's trace is short), and a rule
+    with a precondition gets a fresh example when the precondition no longer holds.
+    Returns the machine's error, as :func:`_run_machine` does.
+    """
+    started = time.perf_counter()
+    todo: list[tuple[Any, int]] = []
+    for method in drawn_rules(machine).values():  # drawn steps are keyed by their body's name
+        drawn = harness.drawn[name, method.body.__name__]
+        todo += [(method, index) for index in sweep_indexes(method.calls.fields, drawn)]
+    found = set(findings)
+    state: Any = None
+    last: Any = None
+    used = 0
+    for method, index in [*todo, (None, -1)]:  # the last entry tears the last example down
+        if stop_on & found:
+            return None
+        harness.ignore = frozenset(found) | declared
+        preconditions = getattr(method, "hypothesis_stateful_preconditions", ())
+        try:
+            if state is not None and (method is not last or used >= SWEEP_EXAMPLE_STEPS
+                                      or not all(p(state) for p in preconditions)):  # fmt: skip
+                done, state = state, None
+                done.teardown()
+            if method is None:
+                break
+            last = method
+            if state is None:
+                state, used = machine(), 0
+                harness.first_failure_example = None
+            if not all(p(state) for p in preconditions):
+                continue  # a fresh example cannot take this step either
+            arguments, state.sources = method.calls.decode_with_sources(index)
+            try:
+                method.body(state, **arguments)
+            finally:
+                state.sources = {}
+            used += 1
+        except ConformanceFailure as failure:
+            state = None  # the next example flushes what this one left (harness.dirty)
+            found |= _record_failure(failure, name, harness, found, findings, evidence, emit, factory, started)
+        except (AdapterFailedError, AdapterAbortedError) as exc:
+            trace = current_trace(harness, name)
+            emit(AdapterErrored(name, str(exc), render_reproducer(trace, []), trace))
+            if isinstance(exc, RunInterruptedError):
+                raise
+            return str(exc)
     return None
 
 

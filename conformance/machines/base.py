@@ -85,7 +85,10 @@ def drawn_rule(**pools: tuple[str, ...]) -> Callable[[RuleBody], RuleBody]:
     calls = gen.Calls(pools)
 
     def decorate(body: RuleBody) -> RuleBody:
+        name = body.__name__
+
         def step(self: BaseMachine, call: int) -> None:
+            self.h.drawn[self.machine_name, name].add(call)
             arguments, self.sources = calls.decode_with_sources(call)
             try:
                 body(self, **arguments)

@@ -6,6 +6,7 @@ show (``also_breaks``); the mutant sweep (``conformance.report.sweep``) checks b
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -262,6 +263,24 @@ class _ServerTrimsIds(_MutantAdapter):
         "ones.", scope="server", also_breaks=(_BOTH_LINK,))  # fmt: skip
 class _ServerTruncatesIds(_MutantAdapter):
     track = _rewriting(lambda value: value[:255])
+
+
+@mutant("mutant-server-ids-as-numbers", _AS_GIVEN,
+        "Server track() takes a digit-only id for a number and sends it back as a string, so "
+        "'007' arrives as '7' and '00042' as '42'.", scope="server",
+        also_breaks=(_BOTH_LINK,))  # fmt: skip
+class _ServerIdsAsNumbers(_MutantAdapter):
+    track = _rewriting(lambda value: str(int(value)) if value.isdecimal() else value)
+
+
+@mutant("mutant-server-hashes-email-ids", _AS_GIVEN,
+        "Server track() sends an id that looks like an email address as its SHA-256 hex digest "
+        "(a privacy option switched on by default).", scope="server",
+        also_breaks=(_BOTH_LINK,))  # fmt: skip
+class _ServerHashesEmailIds(_MutantAdapter):
+    track = _rewriting(
+        lambda value: hashlib.sha256(value.encode()).hexdigest() if "@" in value else value
+    )
 
 
 @mutant("mutant-server-empty-string-is-an-id", _AT_LEAST_ONE,
