@@ -62,6 +62,15 @@ class CollectorOutageError(DeliveryFailedError):
         super().__init__(f"collector outage on purpose (fault injection: {fault}); nothing was recorded")
 
 
+class LostAckError(DeliveryFailedError):
+    """A delivery the collector recorded and then answered as failed on purpose (a lost acknowledgement)."""
+
+    def __init__(self, fault: str) -> None:
+        self.fault = fault
+        """One of :data:`conformance.collector.store.LOST_ACK_FAULTS`."""
+        super().__init__(f"collector refused this delivery on purpose (fault injection: lost ack, {fault})")
+
+
 def describe(value: Any) -> str:
     """``'x' of type str``: how every message shows a bad value."""
     return f"{value!r} of type {type(value).__name__}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
@@ -10,8 +11,9 @@ import time
 import pytest
 
 from conformance import AdapterFailedError, Collector, DeliveryFailedError
-from conformance._errors import CollectorOutageError, InvalidInputError
+from conformance._errors import CollectorOutageError, InvalidInputError, LostAckError
 from conformance.adapters.reference import ReferenceAdapter
+from conformance.collector.store import LOST_ACK_FAULTS
 from conformance.engine.harness import Harness, StepTimeoutError, Workers
 from simulator import DeliveryError, Event, Kind, get_profile
 
@@ -34,6 +36,34 @@ def test_fault_records_then_refuses() -> None:
     collector.ingest([Event(Kind.TRACK, "a")])
     assert len(collector.drain()) == 2
     assert collector.failed_deliveries == 1
+
+
+@pytest.mark.parametrize("fault", LOST_ACK_FAULTS)
+def test_each_lost_ack_fault_records_then_refuses_naming_it(fault: str) -> None:
+    """fail_next(count, fault) records each of the next count deliveries, then raises LostAckError(fault)."""
+    collector = Collector()
+    collector.fail_next(2, fault)
+    for _ in range(2):
+        with pytest.raises(LostAckError) as refused:
+            collector.ingest([Event(Kind.TRACK, "a")])
+        assert refused.value.fault == fault
+    collector.ingest([Event(Kind.TRACK, "a")])
+    assert len(collector.drain()) == 3
+
+
+@pytest.mark.parametrize("bad", ["404", "malformed", 503, None])
+def test_an_unknown_lost_ack_fault_is_refused_naming_the_value(bad: object) -> None:
+    """The fault is one of LOST_ACK_FAULTS; anything else is a usage error naming it and its type."""
+    with pytest.raises(InvalidInputError, match="503, malformed-200") as refused:
+        Collector().fail_next(1, bad)  # type: ignore[arg-type]
+    assert type(bad).__name__ in str(refused.value)
+
+
+def test_the_lost_ack_pool_is_every_lost_ack_fault() -> None:
+    """The machines draw every fault the collector knows (and no other)."""
+    from conformance.machines.strategies import LOST_ACK_POOL
+
+    assert tuple(json.loads(text) for text in LOST_ACK_POOL) == LOST_ACK_FAULTS
 
 
 def test_an_outage_refuses_without_recording_until_its_faults_are_spent() -> None:

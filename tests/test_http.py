@@ -191,6 +191,25 @@ def test_armed_fault_answers_503_but_records_the_events(
     assert collector.failed_deliveries == 1
 
 
+def test_a_malformed_200_lost_ack_answers_a_proxy_page_and_records_the_events(
+    served: tuple[Collector, HttpCollector, str],
+) -> None:
+    """fail_next(1, "malformed-200"): a 200 whose body is an HTML page, not the vendor's JSON reply."""
+    collector, _, url = served
+    collector.fail_next(1, "malformed-200")
+    request = urllib.request.Request(  # noqa: S310  (loopback)
+        url + "/v1/batch", data=json.dumps(SEGMENT_BATCH).encode(), headers={"Content-Type": "application/json"})
+    with OPENER.open(request, timeout=10) as reply:
+        assert reply.status == 200
+        assert reply.headers["Content-Type"].startswith("text/html")
+        body = reply.read().decode()
+    assert body.startswith("<html>")
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(body)
+    assert collector.drain() == EXPECTED
+    assert collector.failed_deliveries == 1
+
+
 def test_an_outage_answers_each_fault_in_turn_and_records_nothing(
     served: tuple[Collector, HttpCollector, str],
 ) -> None:

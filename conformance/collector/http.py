@@ -39,6 +39,7 @@ from conformance._errors import (
     ConformanceError,
     DeliveryFailedError,
     InvalidInputError,
+    LostAckError,
 )
 from conformance.collector.wire import (
     MAX_BODY_BYTES,
@@ -299,13 +300,18 @@ class HttpCollector:
                     response.headers["Retry-After"] = "1"
         except DeliveryFailedError as exc:
             reason = _one_line(str(exc))
+            fault = exc.fault if isinstance(exc, LostAckError) else "503"
             logger.info(
-                "answered %s %s with 503 after recording it: %s",
+                "answered %s %s with %s after recording it: %s",
                 _escaped(method),
                 _escaped(path),
+                fault,
                 reason,
             )
-            response = _error_response(503, reason, path)
+            if fault == "malformed-200":
+                response = Response(_PROXY_PAGE, status=200, content_type="text/html; charset=utf-8")
+            else:
+                response = _error_response(503, reason, path)
         except Exception as exc:  # the collector must outlive any request
             first_line = str(exc).partition("\n")[0]
             reason = _one_line(f"internal collector error: {type(exc).__name__}: {first_line}")
@@ -368,6 +374,10 @@ _ERROR_FIELDS = {"/mixpanel/": {"status": 0}}
 """What a vendor's own error replies carry besides ``error``, by mount: mixpanel-python reads
 ``status`` (0 is a refusal) from every reply, so a reply without it would crash the SDK
 (KeyError) where Mixpanel's API makes it raise MixpanelException."""
+
+
+_PROXY_PAGE = "<html><head><title>OK</title></head><body><p>Request accepted.</p></body></html>\n"
+"""The body of a ``malformed-200`` lost ack: what a proxy or captive portal answers, not the vendor's reply."""
 
 
 def _error_response(status: int, reason: str, path: str) -> Response:

@@ -16,8 +16,8 @@ import attrs
 
 from conformance._errors import (
     CollectorOutageError,
-    DeliveryFailedError,
     InvalidInputError,
+    LostAckError,
     describe,
 )
 from simulator import Event
@@ -33,6 +33,12 @@ OUTAGE_FAULTS: Final = ("500", "502", "503", "429", "disconnect")
 vendor's error shape, or ``disconnect``, the connection closed with no answer at all."""
 
 
+LOST_ACK_FAULTS: Final = ("503", "malformed-200")
+"""How the answer to a delivery the collector recorded is lost: a 503 in the vendor's error
+shape, or ``malformed-200``, a 200 whose body is an HTML page (a proxy's or a captive
+portal's), not the vendor's reply. Either way the SDK cannot know the data arrived."""
+
+
 @attrs.define
 class Collector:
     """Receives canonical events; the state machines drain it after each flush."""
@@ -40,7 +46,7 @@ class Collector:
     url: str | None = None
     """Base URL of the HTTP front end, or ``None`` when only in-process delivery is possible."""
     _received: list[Event] = attrs.Factory(list)
-    _fail_next: int = 0
+    _lost_acks: list[str] = attrs.field(factory=list, init=False, repr=False, eq=False)
     _outage: list[str] = attrs.field(factory=list, init=False, repr=False, eq=False)
     _lock: threading.Lock = attrs.Factory(threading.Lock)
     deliveries: int = 0
@@ -104,16 +110,17 @@ class Collector:
                 self.failed_deliveries += 1
                 raise CollectorOutageError(self._outage.pop(0))
             self._received.extend(events)
-            if self._fail_next:
-                self._fail_next -= 1
+            if self._lost_acks:
                 self.failed_deliveries += 1
-                msg = "collector refused this delivery on purpose (fault injection: lost ack)"
-                raise DeliveryFailedError(msg)
+                raise LostAckError(self._lost_acks.pop(0))
 
-    def fail_next(self, count: int = 1) -> None:
-        """Refuse the next ``count`` deliveries after recording them."""
+    def fail_next(self, count: int = 1, fault: str = "503") -> None:
+        """Record the next ``count`` deliveries, then answer each as ``fault`` (see :data:`LOST_ACK_FAULTS`)."""
+        if fault not in LOST_ACK_FAULTS:
+            msg = f"unknown lost-ack fault {describe(fault)}; known: {', '.join(LOST_ACK_FAULTS)}"
+            raise InvalidInputError(msg)
         with self._lock:
-            self._fail_next = count
+            self._lost_acks = [fault] * count
 
     def outage(self, faults: Sequence[str]) -> None:
         """Fail the next ``len(faults)`` deliveries, one fault each in order, recording nothing of them.
@@ -139,8 +146,8 @@ class Collector:
     def disarm(self) -> int:
         """Cancel armed faults (lost acks and any outage); return how many were still armed."""
         with self._lock:
-            left, self._fail_next = self._fail_next + len(self._outage), 0
-            self._outage = []
+            left = len(self._lost_acks) + len(self._outage)
+            self._lost_acks, self._outage = [], []
             return left
 
     def pending(self) -> int:

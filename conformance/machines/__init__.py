@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import hypothesis
-from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from conformance.adapters.protocol import CALL_OPTIONS
 from conformance.engine.harness import Harness
@@ -49,7 +49,7 @@ def build_machines(harness: Harness) -> list[type[BaseMachine]]:
         if "alias" in caps and harness.profile.alias_supported:
             ns["alias"] = drawn_rule(device=gen.DEVICE_POOL, new_id=gen.USER_POOL)(ClientMachine._alias)  # noqa: SLF001
         if "retries" in caps:
-            ns["lose_next_delivery_ack"] = rule()(ClientMachine._lose_ack)  # noqa: SLF001
+            ns["lose_next_delivery_ack"] = drawn_rule(fault=gen.LOST_ACK_POOL)(ClientMachine._lose_ack)  # noqa: SLF001
         machines.append(type("ClientMachine", (ClientMachine,), ns))
     if info.kind.server:
         ns = {"harness": harness}
@@ -60,7 +60,7 @@ def build_machines(harness: Harness) -> list[type[BaseMachine]]:
         if "threads" in caps:
             ns["concurrent_calls"] = drawn_rule(count=gen.THREAD_COUNT_POOL)(ServerMachine._threads)  # noqa: SLF001
         if "retries" in caps:
-            ns["lose_next_delivery_ack"] = rule()(ServerMachine._lose_ack)  # noqa: SLF001
+            ns["lose_next_delivery_ack"] = drawn_rule(fault=gen.LOST_ACK_POOL)(ServerMachine._lose_ack)  # noqa: SLF001
         if caps & CALL_OPTIONS.keys():
             # The options come first: the first fields are the index's low digits, which vary
             # evenly; a last field is mostly its pool's first value (None here).

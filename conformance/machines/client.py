@@ -116,9 +116,10 @@ class ClientMachine(ClientChecks):
         self._model_call(seq, model.alias, new_id)
         self.h.call("alias()", sdk.alias, new_id)
 
-    def _lose_ack(self) -> None:
-        self._record("lose_next_delivery_ack")
-        self.h.collector.fail_next(1)
+    def _lose_ack(self, fault: str = "503") -> None:
+        """The collector records the next delivery and answers it as ``fault`` (a 503, or a 200 no SDK can read)."""
+        self._record("lose_next_delivery_ack", fault=fault)
+        self.h.collector.fail_next(1, fault)
         self.fault_armed = True
 
     def teardown(self) -> None:

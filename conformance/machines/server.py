@@ -244,7 +244,8 @@ class ServerMachine(ServerChecks):
         if errors:  # recorded as the round's adapter error, so a flaky replay stays an ERROR
             raise self.h.failure(f"concurrent track calls (step {self.seq})", errors[0])
 
-    def _lose_ack(self) -> None:
-        self._record("lose_next_delivery_ack")
-        self.h.collector.fail_next(1)
+    def _lose_ack(self, fault: str = "503") -> None:
+        """The collector records the next delivery and answers it as ``fault`` (a 503, or a 200 no SDK can read)."""
+        self._record("lose_next_delivery_ack", fault=fault)
+        self.h.collector.fail_next(1, fault)
         self.fault_armed = True

@@ -192,6 +192,8 @@ def message_id(form: str, mark: int) -> str:
     return MESSAGE_ID_FORMS[form].format(mark=mark, uuid=uuid.UUID(int=mark, version=4), hex=f"{mark:032x}")
 
 
+LOST_ACK_POOL = _texts("503", "malformed-200")
+"""How a recorded delivery's answer is lost: a 503, or a 200 with a proxy's HTML page."""
 OUTAGE_POOL = _texts(["503"], ["500", "502"], ["429"], ["disconnect"], ["503", "disconnect"])
 """Outages as the collector plays them (see ``Collector.outage``): the next deliveries fail
 with these faults, in order, then it recovers. Two at most: SDKs back off between retries,
