@@ -596,6 +596,21 @@ SNOWPLOW_SE = {
 }
 
 
+def test_snowplow_true_timestamp_is_the_events_timestamp_over_the_device_time() -> None:
+    """``ttm`` (the caller's true timestamp) is the event's time; ``dtm`` is only the fallback."""
+    caller_time = JAN_1 - 86_400_000
+    fields = {**SNOWPLOW_SE["data"][0], "ttm": str(caller_time)}  # type: ignore[dict-item]
+    decoded = post("/com.snowplowanalytics.snowplow/tp2", {**SNOWPLOW_SE, "data": [fields]}, JSON)
+    assert decoded.events[0].timestamp == caller_time
+
+
+def test_snowplow_true_timestamp_that_is_not_digits_is_refused_naming_it() -> None:
+    """A ``ttm`` that is not epoch milliseconds is a 400 naming the field and the value."""
+    fields = {**SNOWPLOW_SE["data"][0], "ttm": "yesterday"}  # type: ignore[dict-item]
+    with pytest.raises(WireError, match=r"ttm must be epoch milliseconds.*'yesterday'"):
+        post("/com.snowplowanalytics.snowplow/tp2", {**SNOWPLOW_SE, "data": [fields]}, JSON)
+
+
 @pytest.mark.parametrize("headers", [JSON, GZIP_JSON], ids=["plain", "gzip"])
 def test_snowplow_post_structured_events(headers: dict[str, str]) -> None:
     """Snowplow tp2 structured events decode to TRACK named se_ac with category/label/value."""

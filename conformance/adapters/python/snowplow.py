@@ -36,16 +36,18 @@ import importlib
 import logging
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from conformance.adapters.protocol import AdapterKind
 from conformance.adapters.sdk import SdkSpec, ServerSdkAdapter
+from simulator import epoch_ms
 
 DISTRIBUTION = "snowplow-tracker"
 SPEC = SdkSpec(
     name="sdk-snowplow", kind=AdapterKind.SERVER, profile="snowplow", distribution=DISTRIBUTION,
     import_name="snowplow_tracker", pin="1.1.0", wire="snowplow",
-    capabilities=frozenset({"retries", "threads"}),
+    capabilities=frozenset({"retries", "threads", "timestamp"}),
     description="snowplow-tracker Tracker + Emitter(batch_size=1); self-describing events, uid/duid.",
 )  # fmt: skip
 """The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
@@ -92,10 +94,34 @@ class SnowplowAdapter(ServerSdkAdapter):
         anonymous_id: str | None,
     ) -> None:
         """A self-describing event whose Subject carries ``uid``/``duid`` as given."""
+        self._track(event, properties, user_id=user_id, anonymous_id=anonymous_id, true_timestamp=None)
+
+    def track_with_options(
+        self,
+        event: str,
+        properties: Mapping[str, Any],
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+        timestamp: datetime | None = None,
+        message_id: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """The same event with ``true_timestamp`` (epoch ms; the tracker sends it as ``ttm``).
+
+        Only ``timestamp`` is declared: the tracker makes every event id (``eid``) itself,
+        and a Snowplow context is a list of self-describing entities, not a dict.
+        """
+        del message_id, context  # never given: not declared
+        self._track(event, properties, user_id=user_id, anonymous_id=anonymous_id,
+                    true_timestamp=None if timestamp is None else epoch_ms(timestamp))  # fmt: skip
+
+    def _track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+               anonymous_id: str | None, true_timestamp: int | None) -> None:  # fmt: skip
         sdk = self._sdk
         subject = sdk.Subject().set_user_id(user_id).set_domain_user_id(anonymous_id)
         data = sdk.SelfDescribingJson(schema_for(event), properties)
-        self.tracker.track(sdk.SelfDescribing(data, event_subject=subject))
+        self.tracker.track(sdk.SelfDescribing(data, event_subject=subject, true_timestamp=true_timestamp))
 
     def identify(
         self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any]

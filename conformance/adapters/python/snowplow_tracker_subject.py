@@ -52,18 +52,13 @@ class SnowplowTrackerSubjectAdapter(SnowplowAdapter):
     def _build_tracker(self, sdk: Any) -> Any:
         return sdk.Snowplow.create_tracker(f"{NAMESPACE}-{next(_NAMESPACES)}", self.url, subject=sdk.Subject())
 
-    def track(
-        self,
-        event: str,
-        properties: Mapping[str, Any],
-        *,
-        user_id: str | None,
-        anonymous_id: str | None,
-    ) -> None:
+    def _track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+               anonymous_id: str | None, true_timestamp: int | None) -> None:  # fmt: skip
         """A self-describing event; the tracker's Subject set to this call's ``uid``/``duid`` first."""
         sdk = self._sdk
         self.tracker.subject.set_user_id(user_id).set_domain_user_id(anonymous_id)
-        self.tracker.track(sdk.SelfDescribing(sdk.SelfDescribingJson(schema_for(event), properties)))
+        data = sdk.SelfDescribingJson(schema_for(event), properties)
+        self.tracker.track(sdk.SelfDescribing(data, true_timestamp=true_timestamp))
 
     def _release_sdk(self) -> None:
         try:

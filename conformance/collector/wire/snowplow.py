@@ -64,7 +64,8 @@ def _snowplow_event(raw: Any, where: str, source: str) -> Event:
     """One Snowplow tracker payload (SEMANTICS.md 5.7); every value is a string.
 
     ``uid`` → ``user_id``, ``duid`` → ``anonymous_id``, ``tnuid`` (the network user id)
-    → ``device_id``, ``eid`` → ``message_id``, ``dtm`` → ``timestamp``. ``se`` is TRACK
+    → ``device_id``, ``eid`` → ``message_id``, ``ttm`` (the caller's true timestamp) or
+    else ``dtm`` (the device's) → ``timestamp``. ``se`` is TRACK
     named ``se_ac`` with properties category/label/property/value (``value`` as a float);
     ``ue`` is TRACK named by the inner schema's name segment, with the inner ``data`` as properties;
     ``pv`` is PAGE named by ``url``; any other ``e`` is TRACK named by ``e``.
@@ -84,10 +85,13 @@ def _snowplow_event(raw: Any, where: str, source: str) -> Event:
         name, properties = _snowplow_self_describing(fields, where)
     elif event_type == "pv":
         kind, name = Kind.PAGE, opt_str(fields, "url", where)
-    dtm = opt_str(fields, "dtm", where)
-    if dtm is not None and not _DIGITS.fullmatch(dtm):
-        msg = f"{where}.dtm must be epoch milliseconds as a string of digits, got {show(dtm)}"
-        raise WireError(msg)
+    times = {}
+    for key in ("ttm", "dtm"):
+        value = times[key] = opt_str(fields, key, where)
+        if value is not None and not _DIGITS.fullmatch(value):
+            msg = f"{where}.{key} must be epoch milliseconds as a string of digits, got {show(value)}"
+            raise WireError(msg)
+    moment = times["ttm"] if times["ttm"] is not None else times["dtm"]
     return Event(
         kind=kind,
         name=name,
@@ -96,7 +100,7 @@ def _snowplow_event(raw: Any, where: str, source: str) -> Event:
         device_id=opt_str(fields, "tnuid", where),
         properties=properties,
         message_id=opt_str(fields, "eid", where),
-        timestamp=None if dtm is None else int(dtm),
+        timestamp=None if moment is None else int(moment),
         source=source,
     )
 
