@@ -99,9 +99,11 @@ def test_several_adapters_run_once_each_across_xdist_workers(pytester: pytest.Py
     cases = list(ET.parse(junit).getroot().iter("testcase"))  # noqa: S314  (our own file)
     failed = {(case.get("classname", "").lstrip("."), case.get("name"))
               for case in cases if case.find("failure") is not None}  # fmt: skip
-    assert failed == {(mutant.name, f"test_conformance[{r}]") for r in mutant.requirements}
+    # The primary always; knock-ons as the examples reach them, never another requirement.
+    assert (mutant.name, f"test_conformance[{mutant.breaks}]") in failed
+    assert failed <= {(mutant.name, f"test_conformance[{r}]") for r in mutant.requirements}
     # 34 requirements each, alias skipped (the reference declares no alias capability)
-    result.assert_outcomes(passed=2 * 33 - len(mutant.requirements), skipped=2, failed=len(mutant.requirements))
+    result.assert_outcomes(passed=2 * 33 - len(failed), skipped=2, failed=len(failed))
 
 
 def test_expected_failures_for_an_adapter_not_in_the_run_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -46,7 +46,9 @@ class Collector:
     url: str | None = None
     """Base URL of the HTTP front end, or ``None`` when only in-process delivery is possible."""
     _received: list[Event] = attrs.Factory(list)
-    _lost_acks: list[str] = attrs.field(factory=list, init=False, repr=False, eq=False)
+    _fail_next: int = 0
+    """Lost acks (503) armed from the start, as ``fail_next(count)`` arms them later."""
+    _lost_acks: list[str] = attrs.field(init=False, repr=False, eq=False)
     _outage: list[str] = attrs.field(factory=list, init=False, repr=False, eq=False)
     _lock: threading.Lock = attrs.Factory(threading.Lock)
     deliveries: int = 0
@@ -56,6 +58,10 @@ class Collector:
     _http_lock: threading.Lock = attrs.field(
         factory=threading.Lock, init=False, repr=False, eq=False
     )
+
+    @_lost_acks.default
+    def _armed_at_start(self) -> list[str]:
+        return ["503"] * self._fail_next
 
     def url_for(self, vendor: str | None = None) -> str:
         """The collector's URL for an SDK: the base URL, or ``<base>/<vendor>`` for ``vendor``.

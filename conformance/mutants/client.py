@@ -56,7 +56,7 @@ class _ResetKeepsUser(_ClientWrapper):
 
 mutant("mutant-reset-keeps-user", _FORGETS_USER,
        "reset() rotates the anonymous id but keeps the user id.",
-       also_breaks=(_STABLE,))(_client_mutant(_ResetKeepsUser))  # fmt: skip
+       also_breaks=(_STABLE, _PERSISTS))(_client_mutant(_ResetKeepsUser))  # fmt: skip
 
 
 class _AnonymousIdPerEvent(_ClientWrapper):
