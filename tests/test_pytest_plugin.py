@@ -20,7 +20,7 @@ def test_adapter_option_adds_one_item_per_requirement_for_the_reference(pytester
 
 
 def test_mutant_fails_exactly_its_requirements_and_junit_names_them(pytester: pytest.Pytester) -> None:
-    """A mutant fails exactly the items of the requirements it lists; JUnit XML names each one."""
+    """A mutant fails its primary requirement's item and only items of requirements it lists; JUnit names each."""
     import xml.etree.ElementTree as ET
 
     from conformance.mutants import MUTANTS
@@ -31,7 +31,8 @@ def test_mutant_fails_exactly_its_requirements_and_junit_names_them(pytester: py
     failed = {case.get("name", "").removeprefix("test_conformance[").removesuffix("]")
               for case in ET.parse(junit).getroot().iter("testcase")  # noqa: S314  (our own file)
               if case.find("failure") is not None}  # fmt: skip
-    assert failed == set(mutant.requirements)
+    assert mutant.breaks in failed
+    assert failed <= set(mutant.requirements)
     result.stdout.fnmatch_lines(["*client.reset.forgets-user ?MUST? FAIL*", "*Reproducer:*",
                                  "*from conformance import replay*"])
     assert "def runtest" not in result.stdout.str()  # the finding, not the suite's source
