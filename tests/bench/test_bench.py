@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 pytest.importorskip("pytest_benchmark")
@@ -113,6 +114,9 @@ def figures() -> Iterator[dict[str, float]]:
         "reference_vs_trivial_paired_median": round(collected.get("reference_vs_trivial_paired", float("nan")), 3),
         "reference_vs_bare_twins_paired_median": round(collected.get("reference_vs_bare_twins_paired", float("nan")), 3),
         "bare_twins_vs_trivial_paired_median": round(collected.get("bare_twins_vs_trivial_paired", float("nan")), 3),
+        # the same pair without the rule that runs real threads (its twin does nothing)
+        "reference_no_threads_vs_bare_twins_no_threads_paired_median": round(
+            collected.get("reference_no_threads_vs_bare_twins_no_threads_paired", float("nan")), 3),
         # issue 11's goal: the reference over JSON lines keeps >= 0.7 of the in-process rate
         "step_rate_jsonl_reference": round(collected.get("step_rate_jsonl_reference", 0.0), 1),
         "jsonl_vs_in_process_rate": round(
@@ -310,10 +314,22 @@ def run_machines(harness: Harness) -> None:
             run_machine(machine, STEP_SETTINGS)
 
 
-def run_reference() -> int:
+class ReferenceWithoutThreads(ReferenceAdapter):
+    """The reference SDK declaring no ``threads``: its machines have no ``concurrent_calls`` rule.
+
+    That rule really starts and joins 2 to 32 threads (the behaviour under test), where
+    its twin does nothing; the pair without it shows what the other rules cost.
+    """
+
+    def __init__(self, collector: Collector) -> None:
+        super().__init__(collector)
+        self._info = attrs.evolve(self._info, capabilities=self._info.capabilities - {"threads"})
+
+
+def run_reference(adapter: type[ReferenceAdapter] = ReferenceAdapter) -> int:
     """Run the conformance machines around the reference adapter once; return the rule steps."""
     collector = Collector()
-    harness = Harness(ReferenceAdapter(collector), collector, get_profile("seed"))
+    harness = Harness(adapter(collector), collector, get_profile("seed"))
     run_machines(harness)
     harness.close()
     return harness.steps
@@ -369,10 +385,10 @@ def bare_twins(harness: Harness) -> list[type[RuleBasedStateMachine]]:
     return twins
 
 
-def run_bare_twins() -> int:
+def run_bare_twins(adapter: type[ReferenceAdapter] = ReferenceAdapter) -> int:
     """Run the no-op twins of the conformance machines once; return the rule steps."""
     collector = Collector()
-    harness = Harness(ReferenceAdapter(collector), collector, get_profile("seed"))
+    harness = Harness(adapter(collector), collector, get_profile("seed"))
     steps = 0
     for twin in bare_twins(harness):
         run_machine(twin, STEP_SETTINGS)
@@ -414,6 +430,8 @@ def test_step_rates(benchmark: Benchmark, figures: dict[str, float]) -> None:
     rates: dict[str, list[float]] = {}
     child = JsonlReference()
     runs = {"trivial": run_trivial, "bare_twins": run_bare_twins, "reference": run_reference,
+            "bare_twins_no_threads": lambda: run_bare_twins(ReferenceWithoutThreads),
+            "reference_no_threads": lambda: run_reference(ReferenceWithoutThreads),
             "jsonl_reference": child.run}  # fmt: skip
     try:
         benchmark.pedantic(lambda: rates.update(interleaved_rates(runs, MACHINE_ROUNDS)),
@@ -427,6 +445,8 @@ def test_step_rates(benchmark: Benchmark, figures: dict[str, float]) -> None:
     figures["reference_vs_trivial_paired"] = rate_ratio(rates, "reference", "trivial")[1]
     figures["reference_vs_bare_twins_paired"] = rate_ratio(rates, "reference", "bare_twins")[1]
     figures["bare_twins_vs_trivial_paired"] = rate_ratio(rates, "bare_twins", "trivial")[1]
+    figures["reference_no_threads_vs_bare_twins_no_threads_paired"] = rate_ratio(
+        rates, "reference_no_threads", "bare_twins_no_threads")[1]
     figures["step_rate_jsonl_reference"] = max(rates["jsonl_reference"])
     figures["jsonl_vs_in_process_paired"] = rate_ratio(rates, "jsonl_reference", "reference")[1]
 
