@@ -393,12 +393,7 @@ def _run_machine(
             if stop_on & found:
                 return None
         except (AdapterFailedError, AdapterAbortedError) as exc:
-            trace = current_trace(harness, name)
-            reproducer = render_reproducer(trace, [])
-            emit(AdapterErrored(name, str(exc), reproducer, trace))
-            if isinstance(exc, RunInterruptedError):
-                raise
-            return str(exc)
+            return _adapter_errored(exc, name, harness, emit)
         except Flaky as exc:
             before = set(findings)
             message = _flaky(exc, name, harness, findings, evidence, found, emit, factory)
@@ -410,6 +405,16 @@ def _run_machine(
         else:
             return None
     return None
+
+
+def _adapter_errored(exc: AdapterFailedError | AdapterAbortedError, name: str, harness: Harness,
+                     emit: Callable[[Any], None]) -> str:  # fmt: skip
+    """Report the machine's adapter error with the trace so far; an interrupted run goes on up."""
+    trace = current_trace(harness, name)
+    emit(AdapterErrored(name, str(exc), render_reproducer(trace, []), trace))
+    if isinstance(exc, RunInterruptedError):
+        raise exc
+    return str(exc)
 
 
 def _record_failure(
@@ -489,21 +494,13 @@ def _sweep_unseen_values(
                 harness.first_failure_example = None
             if not all(p(state) for p in preconditions):
                 continue  # a fresh example cannot take this step either
-            arguments, state.sources = method.calls.decode_with_sources(index)
-            try:
-                method.body(state, **arguments)
-            finally:
-                state.sources = {}
+            method(state, call=index)  # the drawn step itself: it decodes the index, then runs the body
             used += 1
         except ConformanceFailure as failure:
             state = None  # the next example flushes what this one left (harness.dirty)
             found |= _record_failure(failure, name, harness, found, findings, evidence, emit, factory, started)
         except (AdapterFailedError, AdapterAbortedError) as exc:
-            trace = current_trace(harness, name)
-            emit(AdapterErrored(name, str(exc), render_reproducer(trace, []), trace))
-            if isinstance(exc, RunInterruptedError):
-                raise
-            return str(exc)
+            return _adapter_errored(exc, name, harness, emit)
     return None
 
 
