@@ -144,20 +144,60 @@ def test_snowplow_get_pixel_and_mixpanel_form_over_http(
     ]
 
 
-def test_mixpanel_error_replies_carry_status_0_as_mixpanels_do(
-    served: tuple[Collector, HttpCollector, str],
-) -> None:
-    """A refusal under /mixpanel/ says ``status: 0`` beside its reason (mixpanel-python reads ``status``).
+_JSON = {"Content-Type": "application/json"}
+_ONE_EVENT: dict[str, tuple[bytes, dict[str, str]]] = {
+    "/v1/batch": (json.dumps(SEGMENT_BATCH).encode(), _JSON),
+    "/batch/": (json.dumps({"api_key": "k", "batch": [{"event": "E", "distinct_id": "u1"}]}).encode(), _JSON),
+    "/2/httpapi": (json.dumps({"api_key": "k", "events": [{"event_type": "E", "user_id": "u1"}]}).encode(), _JSON),
+    "/track": (urllib.parse.urlencode({"data": json.dumps({"event": "E", "properties": {"distinct_id": "u1"}})})
+               .encode(), {"Content-Type": "application/x-www-form-urlencoded"}),
+}  # fmt: skip
+"""One valid request per path (a request must decode before the outage can answer it)."""
 
-    Other vendors' error replies carry only ``error``.
+
+@pytest.mark.parametrize(
+    ("mount", "path", "shape"),
+    [
+        ("/segment", "/v1/batch", {"code": "service_unavailable"}),
+        ("/rudderstack", "/v1/batch", None),
+        ("/posthog", "/batch/", {"type": "server_error", "code": "service_unavailable", "attr": None}),
+        ("/amplitude", "/2/httpapi", {"code": 503}),
+        ("/mixpanel", "/track", {"status": 0}),
+        ("", "/v1/batch", {}),
+    ],
+)
+def test_an_outage_answers_in_the_vendor_s_own_error_shape(
+    served: tuple[Collector, HttpCollector, str], mount: str, path: str, shape: dict[str, object] | None
+) -> None:
+    """Each vendor's mount words a 503 as its API does (SDKs parse these); unprefixed paths say ``error``.
+
+    RudderStack's gateway answers plain text, which rudder-sdk-python falls back to; the
+    reason is in the body whatever the shape.
     """
+    collector, _, url = served
+    collector.outage(["503"])
+    status, body = send(url, mount + path, *_ONE_EVENT[path])
+    assert status == 503
+    text = body.decode()
+    assert "outage" in text
+    if shape is None:
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(text)
+        return
+    reply = json.loads(text)
+    assert shape.items() <= reply.items()
+    reason_key = {"/segment": "message", "/posthog": "detail"}.get(mount, "error")
+    assert "outage" in reply[reason_key]
+
+
+def test_a_refused_request_is_worded_in_the_vendor_s_shape_too(served: tuple[Collector, HttpCollector, str]) -> None:
+    """A malformed Mixpanel request gets Mixpanel's ``status: 0`` beside its reason (mixpanel-python reads it)."""
     _, _, url = served
     status, body = send(url, "/mixpanel/track", b"data=%7Bnot+json", {"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 400
     reply = json.loads(body)
     assert reply["status"] == 0
     assert reply["error"]
-    assert "status" not in json.loads(send(url, "/v1/batch", b"{not json", {"Content-Type": "application/json"})[1])
 
 
 def test_junk_gets_4xx_with_reason_and_server_keeps_serving(

@@ -297,3 +297,28 @@ def test_a_module_level_adapter_opened_inside_another_leaves_the_outer_one_worki
         outer.shutdown()
     assert sorted(e.name for e in outer_collector.drain()) == ["after", "before"]
     assert [e.name for e in inner_collector.drain()] == ["inner"]
+
+
+@pytest.mark.parametrize("spec", [s for s in sdk_specs() if s.name in {"sdk-rudderstack", "sdk-segment",
+                                                                       "sdk-posthog", "sdk-mixpanel"}],
+                         ids=lambda spec: spec.name)  # fmt: skip
+def test_a_sync_sdk_told_of_an_outage_raises_its_own_api_error(spec: Any) -> None:
+    """During an outage a synchronous SDK's track raises its own error type, not a parsing crash.
+
+    The collector answers in each vendor's error shape, so what the caller sees is what the
+    vendor's API makes the SDK raise (rudder-sdk-python raised ``KeyError: 'code'`` when the
+    collector answered every vendor in one JSON shape).
+    """
+    pytest.importorskip(spec.import_name)
+    collector = Collector()
+    with HttpCollector(collector):
+        adapter = spec.load()(collector)
+        try:
+            collector.outage(["503"] * 20)
+            with pytest.raises(Exception) as raised:  # each SDK has its own error type
+                adapter.track("Outage#1", {}, user_id="u1", anonymous_id="a1")
+            collector.recover()
+        finally:
+            adapter.shutdown()
+    assert not isinstance(raised.value, (KeyError, ValueError, TypeError)), repr(raised.value)
+    assert "outage" in str(raised.value), repr(raised.value)

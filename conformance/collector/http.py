@@ -21,7 +21,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import ipaddress
-import json
 import logging
 import math
 import socket
@@ -46,6 +45,7 @@ from conformance.collector.wire import (
     WireError,
     check_vendor,
     decode_request,
+    error_reply,
     redact_secrets,
     vendor_url,
 )
@@ -370,22 +370,14 @@ def _one_line(reason: str) -> str:
     return text
 
 
-_ERROR_FIELDS = {"/mixpanel/": {"status": 0}}
-"""What a vendor's own error replies carry besides ``error``, by mount: mixpanel-python reads
-``status`` (0 is a refusal) from every reply, so a reply without it would crash the SDK
-(KeyError) where Mixpanel's API makes it raise MixpanelException."""
-
-
 _PROXY_PAGE = "<html><head><title>OK</title></head><body><p>Request accepted.</p></body></html>\n"
 """The body of a ``malformed-200`` lost ack: what a proxy or captive portal answers, not the vendor's reply."""
 
 
 def _error_response(status: int, reason: str, path: str) -> Response:
-    body: dict[str, object] = {"error": reason}
-    for prefix, fields in _ERROR_FIELDS.items():
-        if path.startswith(prefix):
-            body = {**fields, **body}
-    return Response(json.dumps(body), status=status, content_type="application/json")
+    """An error answer in the shape of the vendor mounted at ``path`` (SDKs parse some of them)."""
+    body, content_type = error_reply(path, status, reason)
+    return Response(body, status=status, content_type=content_type)
 
 
 def run_forever(http: HttpCollector) -> None:

@@ -45,6 +45,7 @@ from conformance.collector.wire.routing import (
     UnknownVendorError,
     check_vendor,
     decode_request,
+    error_reply,
     vendor_url,
 )
 
@@ -61,6 +62,7 @@ __all__ = [
     "WireError",
     "check_vendor",
     "decode_request",
+    "error_reply",
     "redact_secrets",
     "stub",
     "vendor_url",

@@ -17,6 +17,7 @@ import json
 from typing import Any, Final
 
 from conformance.collector.wire.common import (
+    JSON_REPLY,
     POST,
     Decoded,
     Request,
@@ -96,3 +97,12 @@ def _amplitude_event(raw: Any, where: str, source: str) -> Event:
 
 ROUTES: Final = tuple(Route(POST, path, _amplitude) for path in ("/2/httpapi", "/batch"))
 """Amplitude's endpoints, relative to the ``/amplitude`` mount."""
+
+
+def amplitude_error(status: int, reason: str) -> tuple[str, str]:
+    """Amplitude's HTTP V2 API error shape: the status again as ``code``, and ``error``.
+
+    amplitude-analytics reads ``code`` from every reply, error replies included, to decide
+    whether to retry.
+    """
+    return json.dumps({"code": status, "error": reason}), JSON_REPLY

@@ -149,6 +149,26 @@ def stub(path: str, body: Mapping[str, Any], methods: frozenset[str] = GET) -> R
     return Route(methods, path, FixedReply(reply))
 
 
+ErrorReply = Callable[[int, str], tuple[str, str]]
+"""How a vendor's API answers an error: ``(status, reason)`` to ``(body, content type)``."""
+
+
+def json_error(status: int, reason: str) -> tuple[str, str]:
+    """``{"error": reason}`` as JSON: the collector's own shape, for paths of no vendor."""
+    del status
+    return json.dumps({"error": reason}), JSON_REPLY
+
+
+_STATUS_SLUGS: Final = {400: "bad_request", 408: "request_timeout", 413: "payload_too_large",
+                        429: "too_many_requests", 500: "internal_server_error", 502: "bad_gateway",
+                        503: "service_unavailable"}  # fmt: skip
+
+
+def status_slug(status: int) -> str:
+    """A machine-readable code for an HTTP status, as vendors put in their error replies."""
+    return _STATUS_SLUGS.get(status, "server_error" if status >= 500 else "bad_request")
+
+
 def show(value: Any) -> str:
     """``'x' of type str``, shortened and with secrets redacted (it may quote the request)."""
     text = repr(_redacted(value, _SHOWN_CHARS))

@@ -12,10 +12,12 @@ group records (GROUP); the others carry events. The canonical ``properties`` dro
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 from conformance.collector.wire.common import (
     FORM_MEDIA,
+    JSON_REPLY,
     POST_OR_GET,
     Decoded,
     Request,
@@ -272,3 +274,13 @@ ROUTES: Final = (
     ),
 )
 """Mixpanel's endpoints, relative to the ``/mixpanel`` mount."""
+
+
+def mixpanel_error(status: int, reason: str) -> tuple[str, str]:
+    """Mixpanel's ingestion error shape: ``status`` 0 (a refusal) and ``error``.
+
+    mixpanel-python reads ``status`` from every reply, so a reply without it would crash
+    the SDK (``KeyError``) where Mixpanel's API makes it raise ``MixpanelException``.
+    """
+    del status
+    return json.dumps({"status": 0, "error": reason}), JSON_REPLY

@@ -20,11 +20,13 @@ is read as the double JavaScript sent (:func:`~conformance.collector.wire.fields
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 import attrs
 
 from conformance.collector.wire.common import (
+    JSON_REPLY,
     POST,
     POST_OR_GET,
     Decoded,
@@ -39,6 +41,7 @@ from conformance.collector.wire.common import (
     parse_json,
     refuse_non_strict,
     show,
+    status_slug,
     stub,
 )
 from conformance.collector.wire.fields import (
@@ -239,3 +242,13 @@ ROUTES: Final = (
     stub("/array/{token}/config", {}),
 )
 """PostHog's endpoints, relative to the ``/posthog`` mount."""
+
+
+def posthog_error(status: int, reason: str) -> tuple[str, str]:
+    """PostHog's API error shape (Django REST framework's): ``type``, ``code``, ``detail``, ``attr``.
+
+    posthog-python raises ``APIError`` with the reply's ``detail`` (its text when absent).
+    """
+    kind = "server_error" if status >= 500 else "throttled" if status == 429 else "validation_error"
+    body = {"type": kind, "code": status_slug(status), "detail": reason, "attr": None}
+    return json.dumps(body), JSON_REPLY

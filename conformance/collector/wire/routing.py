@@ -29,10 +29,12 @@ from conformance.collector.wire.common import (
     MAX_BODY_BYTES,
     TEXT_REPLY,
     Decoded,
+    ErrorReply,
     Request,
     Route,
     WireError,
     content_decode,
+    json_error,
 )
 
 VENDOR_ROUTES: Final[Mapping[str, tuple[Route, ...]]] = MappingProxyType(
@@ -46,6 +48,25 @@ VENDOR_ROUTES: Final[Mapping[str, tuple[Route, ...]]] = MappingProxyType(
     }
 )
 """Each vendor's routes, relative to its mount ``/<vendor>``."""
+
+VENDOR_ERRORS: Final[Mapping[str, ErrorReply]] = MappingProxyType(
+    {
+        "segment": segment.segment_error,
+        "rudderstack": segment.rudderstack_error,
+        "posthog": posthog.posthog_error,
+        "amplitude": amplitude.amplitude_error,
+        "mixpanel": mixpanel.mixpanel_error,
+        "snowplow": json_error,  # the trackers read only the status
+    }
+)
+"""How each vendor's API words an error reply (some SDKs parse it), by mount."""
+
+
+def error_reply(path: str, status: int, reason: str) -> tuple[str, str]:
+    """The body and content type of an error answer to ``path``: its vendor's shape, else :func:`json_error`."""
+    vendor = path.lstrip("/").partition("/")[0]
+    return VENDOR_ERRORS.get(vendor, json_error)(status, reason)
+
 
 VENDORS: Final = tuple(VENDOR_ROUTES)
 """The vendor names a collector URL can be asked for (:func:`vendor_url`)."""

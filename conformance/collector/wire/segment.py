@@ -11,16 +11,20 @@ decode identically; the prefix shows in each event's ``source``, which is how a 
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 from conformance.collector.wire.common import (
+    JSON_REPLY,
     POST,
+    TEXT_REPLY,
     Decoded,
     Request,
     Route,
     WireError,
     json_body,
     show,
+    status_slug,
     stub,
 )
 from conformance.collector.wire.fields import as_list, as_object, iso_ms, opt_dict, opt_str
@@ -150,3 +154,23 @@ RUDDERSTACK_ROUTES: Final = (
     *(stub(path, _RUDDERSTACK_SOURCE_CONFIG) for path in ("/sourceConfig", "/sourceConfig/")),
 )
 """RudderStack's endpoints, relative to the ``/rudderstack`` mount."""
+
+
+def segment_error(status: int, reason: str) -> tuple[str, str]:
+    """Segment's API error shape: JSON with a machine-readable ``code`` and a ``message``.
+
+    These are the two keys the analytics-python lineage parses from an error reply
+    (rudder-sdk-python's ``request.post`` still reads ``payload['code']`` and
+    ``payload['message']``).
+    """
+    return json.dumps({"code": status_slug(status), "message": reason}), JSON_REPLY
+
+
+def rudderstack_error(status: int, reason: str) -> tuple[str, str]:
+    """RudderStack's gateway error shape: the reason as plain text (``http.Error`` in rudder-server).
+
+    rudder-sdk-python parses a JSON error for ``code`` and ``message`` and falls back to
+    the text when the body is not JSON, which is the path the real gateway takes.
+    """
+    del status
+    return reason + "\n", TEXT_REPLY
