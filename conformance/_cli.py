@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance._errors import AdapterFailedError, ConformanceError, InvalidInputError, describe
 from conformance._supervisor import STATUS_ENV, run_child, supervise
+from conformance.collector.store import OUTAGE_FAULTS
 
 if TYPE_CHECKING:
     from conformance.engine.events import Handler
@@ -149,6 +150,9 @@ def _parser() -> argparse.ArgumentParser:
     col.add_argument("--port", type=int, default=0, help="port, 0 to 65535 (default 0: any free port)")
     col.add_argument("--host", default="127.0.0.1", help="bind address (loopback unless --allow-remote)")
     col.add_argument("--allow-remote", action="store_true", help="allow a non-loopback bind address")
+    col.add_argument("--down", metavar="FAULT", choices=OUTAGE_FAULTS,
+                     help="stage an outage: answer every delivery with FAULT (" + ", ".join(OUTAGE_FAULTS)
+                          + ") and record nothing, until stopped; for the exit probe's outage reproducers")  # fmt: skip
     return parser
 
 
@@ -422,6 +426,8 @@ def _collector(args: argparse.Namespace) -> int:
         msg = f"--port must be between 0 and 65535 (got {describe(port)}). Pass --port 0 for any free port."
         raise InvalidInputError(msg)
     collector = Collector()
+    if args.down:
+        collector.go_down(args.down)
     http = HttpCollector(collector, host=args.host, port=port, allow_remote=args.allow_remote)
     _check_port_free(args.host, port)
     try:
@@ -429,7 +435,8 @@ def _collector(args: argparse.Namespace) -> int:
     except SystemExit as exc:  # werkzeug exits when the port is taken after all
         msg = f"cannot listen on {args.host} port {port}: it is in use. Pick another --port, or --port 0."
         raise InvalidInputError(msg) from exc
-    print(f"collector listening on {url} (Ctrl-C to stop); one JSON event per line", flush=True)
+    down = f"; down: every delivery is answered {args.down}" if args.down else ""
+    print(f"collector listening on {url} (Ctrl-C to stop); one JSON event per line{down}", flush=True)
     try:
         while http.running:
             for event in collector.drain():

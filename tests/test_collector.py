@@ -87,6 +87,32 @@ def test_an_outage_of_unknown_faults_is_refused_naming_the_value(bad: object) ->
     assert type(bad if not isinstance(bad, list) else bad[0]).__name__ in str(refused.value)
 
 
+def test_a_collector_gone_down_refuses_every_delivery_until_it_recovers() -> None:
+    """go_down(fault): every delivery meets the fault and nothing is recorded, however many; recover() ends it."""
+    collector = Collector()
+    collector.go_down("502")
+    for _ in range(50):
+        with pytest.raises(CollectorOutageError) as refused:
+            collector.ingest([Event(Kind.TRACK, "lost")])
+        assert refused.value.fault == "502"
+    assert collector.failed_deliveries == 50
+    assert collector.recover() == 0
+    collector.ingest([Event(Kind.TRACK, "after")])
+    assert [e.name for e in collector.drain()] == ["after"]
+    collector.go_down()
+    collector.disarm()
+    collector.ingest([Event(Kind.TRACK, "disarmed")])
+    assert [e.name for e in collector.drain()] == ["disarmed"]
+
+
+@pytest.mark.parametrize("bad", ["404", 503, None, "malformed-200"])
+def test_going_down_with_an_unknown_fault_is_refused_naming_the_value(bad: object) -> None:
+    """go_down takes one of the outage faults; anything else is a usage error naming it and its type."""
+    with pytest.raises(InvalidInputError, match="500, 502, 503, 429, disconnect") as refused:
+        Collector().go_down(bad)  # type: ignore[arg-type]
+    assert type(bad).__name__ in str(refused.value)
+
+
 def test_the_reference_retries_through_a_short_outage_and_reports_a_long_one() -> None:
     """Two failed deliveries are retried away; five (past its 3 retries) make flush() raise."""
     collector = Collector()

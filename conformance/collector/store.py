@@ -50,6 +50,8 @@ class Collector:
     """Lost acks (503) armed from the start, as ``fail_next(count)`` arms them later."""
     _lost_acks: list[str] = attrs.field(init=False, repr=False, eq=False)
     _outage: list[str] = attrs.field(factory=list, init=False, repr=False, eq=False)
+    _down: str | None = attrs.field(default=None, init=False, repr=False, eq=False)
+    """The fault every delivery meets until :meth:`recover` (:meth:`go_down`), after ``_outage``."""
     _lock: threading.Lock = attrs.Factory(threading.Lock)
     deliveries: int = 0
     failed_deliveries: int = 0
@@ -112,9 +114,9 @@ class Collector:
         """
         with self._lock:
             self.deliveries += 1
-            if self._outage:
+            if self._outage or self._down is not None:
                 self.failed_deliveries += 1
-                raise CollectorOutageError(self._outage.pop(0))
+                raise CollectorOutageError(self._outage.pop(0) if self._outage else str(self._down))
             self._received.extend(events)
             if self._lost_acks:
                 self.failed_deliveries += 1
@@ -143,17 +145,29 @@ class Collector:
         with self._lock:
             self._outage = list(faults)
 
-    def recover(self) -> int:
-        """End the outage; return how many of its faults no delivery met."""
+    def go_down(self, fault: str = "503") -> None:
+        """Fail every delivery with ``fault`` (one of :data:`OUTAGE_FAULTS`), recording nothing, until :meth:`recover`.
+
+        An outage with no end in sight: what an SDK meets when its process ends while the
+        endpoint is down (the exit probe's second run, ``identity-conformance collector --down``).
+        """
+        if fault not in OUTAGE_FAULTS:
+            msg = f"unknown outage fault {describe(fault)}; known: {', '.join(OUTAGE_FAULTS)}"
+            raise InvalidInputError(msg)
         with self._lock:
-            left, self._outage = len(self._outage), []
+            self._down = fault
+
+    def recover(self) -> int:
+        """End the outage (a :meth:`go_down` one too); return how many of its listed faults no delivery met."""
+        with self._lock:
+            left, self._outage, self._down = len(self._outage), [], None
             return left
 
     def disarm(self) -> int:
-        """Cancel armed faults (lost acks and any outage); return how many were still armed."""
+        """Cancel armed faults (lost acks, any outage, a :meth:`go_down`); return how many listed ones were still armed."""
         with self._lock:
             left = len(self._lost_acks) + len(self._outage)
-            self._lost_acks, self._outage = [], []
+            self._lost_acks, self._outage, self._down = [], [], None
             return left
 
     def pending(self) -> int:
