@@ -38,6 +38,14 @@ def test_list_json_marks_mutants(capsys: pytest.CaptureFixture[str]) -> None:
     assert "seed" in data["profiles"]
 
 
+def test_list_prints_each_kind_as_its_plain_name(capsys: pytest.CaptureFixture[str]) -> None:
+    """`list` says ``server``, ``client`` or ``both`` in its kind column, never an enum's repr."""
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "AdapterKind" not in out
+    assert any(line.split()[1:2] == ["server"] for line in out.splitlines() if line.startswith("  sdk-"))
+
+
 def test_run_reference_exits_0_and_writes_a_valid_report(tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     """`run` on the reference SDK exits 0 and writes a report that matches the schema."""

@@ -66,7 +66,7 @@ def _builtin_entries() -> list[AdapterEntry]:
         ))  # fmt: skip
     for sdk in sdk_specs():
         entries.append(AdapterEntry(  # noqa: PERF401  (readable per-kind blocks)
-            sdk.name, sdk.kind, sdk.profile,
+            sdk.name, sdk.kind.value, sdk.profile,
             installed=sdk.installed,
             mutant=False, expected_violation=None, description=sdk.description,
             origin=f"built-in (needs `{sdk.distribution}`)", factory=sdk.load,
