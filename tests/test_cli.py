@@ -264,3 +264,13 @@ def test_replay_refuses_steps_with_wrong_arguments(tmp_path: Path, machine: str,
     captured = capsys.readouterr()
     assert message in captured.err
     assert "violation(s)" not in captured.out
+
+
+def test_collector_down_with_an_unknown_fault_exits_2_naming_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """`collector --down 418` is refused before anything listens: exit 2, naming the value and the choices."""
+    with pytest.raises(SystemExit) as exited:
+        main(["collector", "--down", "418"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "'418'" in err
+    assert "503" in err

@@ -12,7 +12,19 @@ process with this interpreter, and then looks at the collector:
 * ``server.exit.delivers``: each of the calls' events arrived (the child's posts reach
   the collector before the child ends, so nothing is waited for afterwards).
 
-The program is the finding's reproducer: it needs nothing of this suite but a collector.
+Then it runs the program again while the collector is down (every delivery answered
+:data:`OUTAGE_FAULT`, as when a process ends during an outage of the endpoint):
+
+* ``server.exit.bounded`` again: an SDK that retries without end, or whose calls block
+  on the dead endpoint, must still let the process exit within the bound;
+* ``delivery.outage.no-silent-loss``: the events are lost, so the SDK must say so: an
+  error from a call, or anything on stderr (a warning it logged: the program is run with
+  ``logging.basicConfig(level=WARNING)``, as applications configure logging). Checked only
+  when the SDK tried to deliver during the outage; one that never tried is
+  ``server.exit.delivers``' business.
+
+The program is the finding's reproducer: it needs nothing of this suite but a collector
+(``identity-conformance collector --down 503`` for the outage run).
 """
 
 from __future__ import annotations
@@ -22,6 +34,8 @@ import sys
 import threading
 import time
 from typing import Any, cast
+
+import attrs
 
 from conformance._violations import Violation
 from conformance.adapters.protocol import EXIT_PROBE_DONE, ExitProbeAdapter, ServerCall
@@ -34,82 +48,172 @@ GRACE_SECONDS = 1.0
 """How long past the bound the child may run before it is killed (a hang is then reported)."""
 START_SECONDS = 60.0
 """How long the child may take to import the SDK and make its calls."""
+OUTAGE_FAULT = "503"
+"""What every delivery of the outage run meets (see :meth:`Collector.go_down`)."""
 BOUNDED = "server.exit.bounded"
 DELIVERS = "server.exit.delivers"
+TOLD = "delivery.outage.no-silent-loss"
 EXIT_REQUIREMENTS = (BOUNDED, DELIVERS)
+LOGGING_PRELUDE = (
+    "import logging\n"
+    "logging.basicConfig(level=logging.WARNING)  # as applications do: the SDK's warnings reach stderr\n"
+)
+"""What the outage run puts before the program, so a warning the SDK logs is seen."""
+
+Evidence = dict[str, tuple[str, dict[str, Any]]]
 
 
-def probe_exit(harness: Harness, evidence: dict[str, tuple[str, dict[str, Any]]]) -> str | None:
-    """Run the adapter's exit program once; record checks and violations. An error message, or None."""
+@attrs.frozen
+class ChildRun:
+    """How one run of an exit program went."""
+
+    done_after: float | None
+    """Seconds from the child's start to its done line; None if it never printed it."""
+    exited_after: float | None
+    """Seconds from the done line to the child's exit; None if it was killed or never printed it."""
+    ended: bool
+    """Whether the child ended by itself (it was not killed)."""
+    returncode: int | None
+    stderr: str
+
+
+def probe_exit(harness: Harness, evidence: Evidence) -> str | None:
+    """Run the adapter's exit program, then again with the collector down; record checks and violations.
+
+    An error message (the program could not be had or did not get to its calls), or None.
+    """
     if any(requirement_applies(r, "exit", harness) is not None for r in EXIT_REQUIREMENTS):
         return None
-    calls = [ServerCall(event=f"Exit Probe {i}{gen.MARKER}exit-{i}", properties={"n": i},
-                        user_id=f"u-exit-{i}", anonymous_id=f"anon-exit-{i}") for i in range(1, CALLS + 1)]  # fmt: skip
     try:
-        program: object = cast("ExitProbeAdapter", harness.adapter).exit_program(calls)
-    except Exception as exc:  # noqa: BLE001  (an adapter error is the run's ERROR, never a pass)
-        return f"exit_program() raised {type(exc).__name__}: {exc}"
-    if not isinstance(program, str) or not program.strip():
-        return f"exit_program() must return Python source text (got {type(program).__name__})"
+        _probe_exit(harness, evidence)
+    except _ProbeError as exc:
+        return str(exc)
+    return None
+
+
+class _ProbeError(Exception):
+    """The probe could not get a program from the adapter, or the program not to its calls."""
+
+
+def _probe_exit(harness: Harness, evidence: Evidence) -> None:
+    program = _program(harness, "exit")
     harness.collector.drain()  # what the machines left is theirs, not the probe's
     bound = harness.profile.exit_seconds
-    outcome = _run_child(program, bound)
-    if isinstance(outcome, str):
-        return outcome
-    exited_after, returncode, stderr = outcome
+    run = _run_child(program, bound, START_SECONDS)
+    if run.done_after is None:
+        raise _ProbeError(f"the exit program did not print its done line within {START_SECONDS:g} s (exit "
+                          f"code {run.returncode}; stderr: {run.stderr[-500:]!r})")  # fmt: skip
     arrived = {e.name for e in harness.collector.drain() if e.name}
     trace = {"format": "identity-conformance-trace/1", "machine": "exit", "profile": harness.profile.name,
              "steps": [], "program": program}  # fmt: skip
     reproducer = "# Reproduces: {requirement} (run it while a collector answers at the URL it names)\n"
     harness.checks[BOUNDED] += 1
-    if exited_after is None or exited_after > bound:
+    if run.exited_after is None or run.exited_after > bound:
         how = (f"was still running {bound + GRACE_SECONDS:g} s after its last call and was killed"
-               if exited_after is None else f"exited {exited_after:.1f} s after its last call")  # fmt: skip
+               if run.exited_after is None else f"exited {run.exited_after:.1f} s after its last call")  # fmt: skip
         _violate(harness, evidence, BOUNDED, f"a process that made {CALLS} tracks and no flush {how} "
                  f"(the profile's bound is {bound:g} s)", f"exit within {bound:g} s",
                  how, reproducer, trace)  # fmt: skip
     harness.checks[DELIVERS] += 1
+    calls = _calls("exit")
     missing = [c.event for c in calls if c.event not in arrived]
     if missing:
-        tail = f"; exit code {returncode}, stderr: {stderr[-300:]!r}" if returncode else ""
+        tail = f"; exit code {run.returncode}, stderr: {run.stderr[-300:]!r}" if run.returncode else ""
         _violate(harness, evidence, DELIVERS, f"{len(missing)} of {CALLS} tracks accepted before the process "
                  f"exited (no flush called) never arrived{tail}", [c.event for c in calls],
                  sorted(arrived & {c.event for c in calls}), reproducer, trace)  # fmt: skip
-    return None
+    _probe_exit_in_outage(harness, evidence, bound, start_limit=2 * run.done_after + bound + GRACE_SECONDS)
 
 
-def _violate(harness: Harness, evidence: dict[str, tuple[str, dict[str, Any]]], requirement: str,
-             message: str, expected: Any, observed: Any, reproducer: str, trace: dict[str, Any]) -> None:  # fmt: skip
+def _probe_exit_in_outage(harness: Harness, evidence: Evidence, bound: float, start_limit: float) -> None:
+    """The exit program again while every delivery fails: the exit stays bounded and the loss is told."""
+    program = LOGGING_PRELUDE + _program(harness, "exit-outage")
+    collector = harness.collector
+    attempts_before = collector.failed_deliveries
+    collector.go_down(OUTAGE_FAULT)
+    try:
+        run = _run_child(program, bound, start_limit)
+    finally:
+        collector.recover()
+    attempts = collector.failed_deliveries - attempts_before
+    collector.drain()  # nothing can have been recorded while down
+    down = f"while the collector answered every delivery with {OUTAGE_FAULT}"
+    trace = {"format": "identity-conformance-trace/1", "machine": "exit", "profile": harness.profile.name,
+             "steps": [], "program": program, "collector": f"down: every delivery answered {OUTAGE_FAULT}"}  # fmt: skip
+    reproducer = ("# Reproduces: {requirement} (run it while `identity-conformance collector --down "
+                  f"{OUTAGE_FAULT}` answers at the URL it names)\n")  # fmt: skip
+    harness.checks[BOUNDED] += 1
+    if run.done_after is None and not run.ended:
+        how = f"had not returned from its calls {start_limit:.1f} s after it started and was killed"
+        _violate(harness, evidence, BOUNDED, f"{down}, a process making {CALLS} tracks {how} (the calls "
+                 f"return at once when the collector is up; the profile's exit bound is {bound:g} s)",
+                 f"exit within {bound:g} s of the last call", how, reproducer, trace)  # fmt: skip
+    elif run.done_after is not None and (run.exited_after is None or run.exited_after > bound):
+        how = (f"was still running {bound + GRACE_SECONDS:g} s after its last call and was killed"
+               if run.exited_after is None else f"exited {run.exited_after:.1f} s after its last call")  # fmt: skip
+        _violate(harness, evidence, BOUNDED, f"{down}, a process that made {CALLS} tracks and no flush {how} "
+                 f"(the profile's bound is {bound:g} s)", f"exit within {bound:g} s", how,
+                 reproducer, trace)  # fmt: skip
+    if attempts and run.ended and requirement_applies(TOLD, None, harness) is None:
+        harness.checks[TOLD] += 1
+        if not run.stderr.strip() and run.returncode == 0:
+            _violate(harness, evidence, TOLD, f"{down}, the {CALLS} tracks of a process that then exited were "
+                     f"lost ({attempts} delivery attempt(s) failed) and the SDK said nothing: no error from "
+                     "a call, nothing logged at WARNING or above, exit code 0",
+                     "an error from a call or a warning logged", "nothing on stderr, exit code 0",
+                     reproducer, trace)  # fmt: skip
+
+
+def _calls(tag: str) -> list[ServerCall]:
+    return [ServerCall(event=f"Exit Probe {i}{gen.MARKER}{tag}-{i}", properties={"n": i},
+                       user_id=f"u-{tag}-{i}", anonymous_id=f"anon-{tag}-{i}") for i in range(1, CALLS + 1)]  # fmt: skip
+
+
+def _program(harness: Harness, tag: str) -> str:
+    """The adapter's exit program for calls tagged ``tag``; :class:`_ProbeError` if it has none."""
+    try:
+        program: object = cast("ExitProbeAdapter", harness.adapter).exit_program(_calls(tag))
+    except Exception as exc:  # an adapter error is the run's ERROR, never a pass
+        msg = f"exit_program() raised {type(exc).__name__}: {exc}"
+        raise _ProbeError(msg) from exc
+    if not isinstance(program, str) or not program.strip():
+        msg = f"exit_program() must return Python source text (got {type(program).__name__})"
+        raise _ProbeError(msg)
+    return program
+
+
+def _violate(harness: Harness, evidence: Evidence, requirement: str, message: str, expected: Any,
+             observed: Any, reproducer: str, trace: dict[str, Any]) -> None:  # fmt: skip
     violation = Violation(requirement=requirement, message=message, expected=expected, observed=observed)
     harness.found.setdefault(violation.dedup_key, violation)
-    evidence[requirement] = (reproducer.format(requirement=requirement) + trace["program"], trace)
+    evidence.setdefault(requirement, (reproducer.format(requirement=requirement) + trace["program"], trace))
 
 
-def _run_child(program: str, bound: float) -> tuple[float | None, int | None, str] | str:
-    """Run ``program``; (seconds from its done line to its exit or None if killed, exit code, stderr)."""
+def _run_child(program: str, bound: float, start_seconds: float) -> ChildRun:
+    """Run ``program``: wait ``start_seconds`` for its done line, then ``bound`` plus grace for its exit."""
+    started = time.monotonic()
     with subprocess.Popen([sys.executable, "-c", program], stdin=subprocess.DEVNULL,  # noqa: S603
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:  # fmt: skip
         errors: list[str] = []
         reader = threading.Thread(target=lambda: errors.append(child.stderr.read() if child.stderr else ""),
                                   daemon=True)  # fmt: skip
         reader.start()
-        done_at = _wait_for_done(child)
+        done_at = _wait_for_done(child, start_seconds)
         exited_after: float | None = None
+        ended = True
         try:
-            child.wait(START_SECONDS if done_at is None else bound + GRACE_SECONDS)
+            child.wait(0.5 if done_at is None else bound + GRACE_SECONDS)
             exited_after = None if done_at is None else time.monotonic() - done_at
         except subprocess.TimeoutExpired:
+            ended = False
             child.kill()
             child.wait()
         reader.join(5)
-    stderr = "".join(errors)
-    if done_at is None:
-        return (f"the exit program did not print its done line within {START_SECONDS:g} s (exit code "
-                f"{child.returncode}; stderr: {stderr[-500:]!r})")  # fmt: skip
-    return exited_after, child.returncode, stderr
+    return ChildRun(done_after=None if done_at is None else done_at - started, exited_after=exited_after,
+                    ended=ended, returncode=child.returncode, stderr="".join(errors))  # fmt: skip
 
 
-def _wait_for_done(child: subprocess.Popen[str]) -> float | None:
+def _wait_for_done(child: subprocess.Popen[str], start_seconds: float) -> float | None:
     """The monotonic time the child printed its done line, or None (it ended or took too long).
 
     The reader keeps draining stdout after the done line, so a chatty exit hook cannot
@@ -127,5 +231,5 @@ def _wait_for_done(child: subprocess.Popen[str]) -> float | None:
         done.set()  # end of output: the child ended
 
     threading.Thread(target=read, daemon=True).start()
-    done.wait(START_SECONDS)
+    done.wait(start_seconds)
     return found[0] if found else None
