@@ -47,6 +47,7 @@ __all__ = [
     "set_wire_ids",
     "set_wire_user",
     "stored_identity",
+    "take_queued_calls",
     "wire_ids",
 ]
 
@@ -186,6 +187,19 @@ def replace_queued_call(outbox: Outbox, index: int, call: QueuedCall) -> None:
 def queue_call(outbox: Outbox, call: QueuedCall) -> None:
     """Append ``call`` to ``outbox`` as if an SDK call had queued it, with no checks at all."""
     _outbox(outbox).pending.append(_entry(call))
+
+
+def take_queued_calls(outbox: Outbox) -> list[QueuedCall]:
+    """Remove every call waiting in ``outbox`` and return them, in queue order.
+
+    The queue is emptied in place, so whatever any thread queued up to this moment goes:
+    a mutant that read the queue earlier and takes it now loses the calls in between.
+    """
+    pending = _outbox(outbox).pending
+    taken = pending[:]
+    del pending[: len(taken)]
+    return [QueuedCall(kind, name, WireIds(*ids), previous_id, group_id, properties, traits, given)
+            for kind, name, ids, previous_id, group_id, properties, traits, given in taken]  # fmt: skip
 
 
 def _tuple(ids: WireIds) -> _WireTuple:

@@ -147,6 +147,26 @@ def test_a_replaced_call_keeps_the_mapping_it_was_given_not_a_copy() -> None:
     assert dict(sdk.flush()[0].properties) == {"n": 2}
 
 
+def test_take_queued_calls_empties_the_queue_and_returns_its_calls_in_order() -> None:
+    """take_queued_calls() hands back every waiting call, in call order, and leaves nothing to flush."""
+    sdk = _sdk()
+    sdk.server.track("A", {"n": 1}, user_id="u1")
+    sdk.server.track("B", {}, anonymous_id="a2")
+    taken = t.take_queued_calls(sdk.outbox)
+    assert [(c.name, c.ids.user_id, c.ids.anonymous_id) for c in taken] == [("A", "u1", None), ("B", None, "a2")]
+    assert taken == t.queued_calls(_queue_again(taken))
+    assert sdk.flush() == []
+    with pytest.raises(InvalidArgumentError, match="outbox must be a simulator.Outbox"):
+        t.take_queued_calls([])  # type: ignore[arg-type]
+
+
+def _queue_again(calls: list[t.QueuedCall]) -> object:
+    outbox = _sdk().outbox
+    for call in calls:
+        t.queue_call(outbox, call)
+    return outbox
+
+
 def test_queue_call_appends_without_any_check() -> None:
     """queue_call() queues a call the SDK itself would refuse (no ids at all), and flush sends it."""
     sdk = _sdk()

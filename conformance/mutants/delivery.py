@@ -1,19 +1,26 @@
 """Delivery mutants: transports that lose, repeat, renumber or reorder what both halves send.
 
-Each replaces :meth:`_DeliveryMutant.deliver_batch`, the function the SDK's outbox hands
-every batch to (``simulator.Outbox.deliver``), and names its primary requirement
+Most replace :meth:`_DeliveryMutant.deliver_batch`, the function the SDK's outbox hands
+every batch to (``simulator.Outbox.deliver``); the last two plant their bug in how a batch
+is taken from the queue and in the exit hook. Each names its primary requirement
 (``breaks``) and the knock-on failures full runs show (``also_breaks``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
-from conformance.mutants.base import Mutant, _DeliveryMutant, registrar
-from simulator import DeliveryError, Event, Kind
+from conformance.collector.store import Collector
+from conformance.mutants.base import Mutant, _DeliveryMutant, _MutantAdapter, registrar
+from simulator import DeliveryError, Event, Kind, Outbox
+from simulator.testing import queue_call, queued_calls, take_queued_calls
 
 MUTANTS: list[Mutant] = []
 mutant = registrar(MUTANTS)
@@ -97,3 +104,53 @@ class _DropsBatchOnServerError(_DeliveryMutant):
     def deliver_batch(self, events: list[Event]) -> None:
         with contextlib.suppress(DeliveryError):
             self.send_batch(events)
+
+
+@mutant("mutant-batching-consumer-race", "delivery.exactly-once",
+        "The server SDK sends a batch from the calling thread once 4 calls are queued, reading the "
+        "queue and then clearing it, so calls other threads queue in between are dropped (one "
+        "thread at a time, nothing is lost).", scope="both",
+        also_breaks=("delivery.outage.no-silent-loss",))  # fmt: skip
+class _BatchingConsumerRace(_MutantAdapter):
+    FLUSH_AT = 4
+    GAP_SECONDS = 0.001
+    """Between reading the batch and clearing the queue: where other threads' calls are lost."""
+
+    def __init__(self, collector: Collector, profile: str | None = None, seed: int = 0) -> None:
+        super().__init__(collector, profile, seed)
+        self._sending = threading.Lock()
+        self._sent = Outbox(deliver=self.sdk.outbox.deliver)  # every batch goes out here: one message-id sequence
+
+    def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+              anonymous_id: str | None) -> None:  # fmt: skip
+        super().track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
+        if len(queued_calls(self.sdk.outbox)) >= self.FLUSH_AT:
+            self._send_batch()
+
+    def _send_batch(self) -> None:
+        with self._sending:
+            batch = queued_calls(self.sdk.outbox)
+            if batch:
+                time.sleep(self.GAP_SECONDS)
+            taken = take_queued_calls(self.sdk.outbox)  # the planted bug: more than `batch` may go
+            for call in taken[: len(batch)]:
+                queue_call(self._sent, call)
+            self._sent.flush()
+
+    def flush(self) -> None:
+        self._send_batch()
+
+    def shutdown(self) -> None:
+        self._send_batch()
+
+
+@mutant("mutant-server-exit-loss-silent", "delivery.outage.no-silent-loss",
+        "The server SDK's exit hook swallows a failed delivery: a process that ends during an "
+        "outage loses what it queued and nobody is told.", scope="both")  # fmt: skip
+class _ServerExitLossSilent(_MutantAdapter):
+    EXIT_HOOK = ("def _flush_quietly():\n"
+                 "    try:\n"
+                 "        adapter.flush()\n"
+                 "    except Exception:\n"
+                 "        pass  # the batch is gone and nothing says so\n"
+                 "atexit.register(_flush_quietly)")  # fmt: skip

@@ -15,9 +15,15 @@ from typing import Any, cast
 import attrs
 
 from conformance.collector.store import Collector
-from conformance.mutants.base import Mutant, _MutantAdapter, registrar
+from conformance.mutants.base import Mutant, _DeliveryMutant, _MutantAdapter, registrar
 from simulator import DeliveryError, Event, Kind, snapshot
-from simulator.testing import QueuedCall, WireIds, queue_call, queued_calls, replace_queued_call
+from simulator.testing import (
+    QueuedCall,
+    WireIds,
+    queue_call,
+    queued_calls,
+    replace_queued_call,
+)
 
 MUTANTS: list[Mutant] = []
 mutant = registrar(MUTANTS)
@@ -137,27 +143,15 @@ class _ServerExitHookBlocks(_MutantAdapter):
         "The server SDK retries a failed delivery until the collector answers, however long that "
         "takes: outages that end are survived, but a process that ends while the endpoint is down "
         "never exits.", scope="server")  # fmt: skip
-class _ServerRetriesForever(_MutantAdapter):
-    def _deliver(self, events: list[Event]) -> None:
+class _ServerRetriesForever(_DeliveryMutant):
+    def deliver_batch(self, events: list[Event]) -> None:
         while True:  # no attempt limit: the planted bug
             try:
-                super()._deliver(events)
+                self.send_batch(events)
             except DeliveryError:  # noqa: PERF203  (a retry loop: the try is the point)
                 time.sleep(0.05)
             else:
                 return
-
-
-@mutant("mutant-server-exit-loss-silent", "delivery.outage.no-silent-loss",
-        "The server SDK's exit hook swallows a failed delivery: a process that ends during an "
-        "outage loses what it queued and nobody is told.", scope="server")  # fmt: skip
-class _ServerExitLossSilent(_MutantAdapter):
-    EXIT_HOOK = ("def _flush_quietly():\n"
-                 "    try:\n"
-                 "        adapter.flush()\n"
-                 "    except Exception:\n"
-                 "        pass  # the batch is gone and nothing says so\n"
-                 "atexit.register(_flush_quietly)")  # fmt: skip
 
 
 @mutant("mutant-server-data-overrides-ids", _NOT_OVERRIDDEN,
