@@ -98,13 +98,22 @@ class ReferenceServer:
         traits: Mapping[str, Any] | None = None,
         *,
         anonymous_id: str | None = None,
+        timestamp: datetime | None = None,
+        message_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> None:
-        """Send an identify; it changes nothing for later calls."""
+        """Send an identify; it changes nothing for later calls.
+
+        ``timestamp``, ``message_id`` and ``context`` arrive as given, as for :meth:`track`.
+        """
         _check_ids(user_id, anonymous_id, "identify")
         check_mapping(traits, "traits")
+        given = None
+        if timestamp is not None or message_id is not None or context is not None:
+            given = _given(timestamp, message_id, context)
         self._queue.append(
             (Kind.IDENTIFY, None, (user_id, anonymous_id, None, None, _SOURCE), None, None,
-             _EMPTY, snapshot(traits), None)
+             _EMPTY, snapshot(traits), given)
         )  # fmt: skip
 
     def alias(self, previous_id: str, user_id: str) -> None:

@@ -208,3 +208,15 @@ def test_a_mutant_that_writes_into_the_callers_traits_breaks_not_retained() -> N
         "identify (step 1) changed the traits dict the caller passed",
         "the event of step 1 carried another payload (traits added '$context_tags')",
     }
+
+
+def test_identify_with_context_checks_the_callers_context_and_replay_keeps_the_steps_as_given() -> None:
+    """An identify that writes into the caller's context breaks not-retained; the replayed steps stay as written."""
+    context = {"traits": {"email": "jane@example.com"}, "groupId": "acme"}
+    steps = [("identify_with_context", {"context": context, "user_id": "u1", "anonymous_id": "anon-a",
+                                        "traits": {"plan": "pro"}})]  # fmt: skip
+    violations = replay(adapter="mutant-server-identify-writes-into-context", machine="server", steps=steps)
+    assert [v.message for v in violations if v.requirement == "server.arguments.not-retained"] == [
+        "identify_with_context (step 1) changed the context dict the caller passed (context added 'library')"]
+    assert context == {"traits": {"email": "jane@example.com"}, "groupId": "acme"}
+    assert replay(adapter="reference", machine="server", steps=steps) == []

@@ -87,6 +87,17 @@ def test_a_track_carries_the_timestamp_message_id_and_context_its_call_gave() ->
     assert epoch_ms(moment) == 1774740600123
 
 
+def test_an_identify_carries_the_context_its_call_gave_as_given() -> None:
+    """identify(..., context=...) keeps a copy of the caller's context, as track does."""
+    sdk = ReferenceSDK()
+    context = {"ip": "203.0.113.7", "page": {"path": "/"}}
+    sdk.server.identify("u1", {"plan": "pro"}, context=context, message_id="id-1")
+    context["page"]["path"] = "/later"
+    [event] = sdk.flush()
+    assert (event.kind, event.message_id, event.context) == (
+        Kind.IDENTIFY, "id-1", {"ip": "203.0.113.7", "page": {"path": "/"}})
+
+
 def test_a_track_without_options_gets_the_outbox_time_and_id_and_no_context() -> None:
     """Left out, the timestamp and message id are assigned at flush, and the context is empty."""
     sdk = ReferenceSDK()

@@ -27,7 +27,7 @@ from typing import IO, Any
 import attrs
 
 from conformance._errors import DeliveryFailedError
-from conformance.adapters.protocol import CALL_OPTIONS, Adapter, ClientSession
+from conformance.adapters.protocol import SERVER_CALL_OPTIONS, Adapter, ClientSession
 from conformance.collector.store import Collector
 from simulator import Event, Kind
 
@@ -155,8 +155,8 @@ class Server:
         self.send({
             "type": "hello", "protocol": PROTOCOL_VERSION, "adapter": info.name,
             "kind": info.kind.value, "profile": info.profile,
-            # the protocol has no exit_program and no track_with_options (yet)
-            "capabilities": sorted(info.capabilities - {"exit", *CALL_OPTIONS}),
+            # the protocol has no exit_program and no server calls with options (yet)
+            "capabilities": sorted(info.capabilities - {"exit", *SERVER_CALL_OPTIONS}),
             "sdk": {"name": info.sdk_name, "version": info.sdk_version},
             "description": info.description, "expected_violation": info.expected_violation,
         })  # fmt: skip

@@ -50,6 +50,8 @@ CAPABILITY_DOCS = {
     "timestamp": "server `track_with_options` passes a `timestamp` (an aware datetime: when it happened) to "
                  "the SDK's own argument for it",
     "identify": "a server SDK has identify (`Adapter.identify`); client identify is always required",
+    "identify-context": "server `identify_with_context` passes a `context` dict (ip, locale, campaign...) to "
+                        "the SDK's identify, as its own context argument",
     "persistence": "a client reopened on the same storage key resumes its stored identity",
     "reset": "the client SDK has logout/reset (`ClientSession.reset`)",
     "retries": "the SDK retries a failed delivery (the collector then refuses one on purpose)",
@@ -59,6 +61,8 @@ CAPABILITY_DOCS = {
 CAPABILITIES = frozenset(CAPABILITY_DOCS)
 CALL_OPTIONS = {"timestamp": "timestamp", "message-id": "message_id", "context": "context"}
 """The capabilities of ``track_with_options``, each with the keyword argument it passes."""
+SERVER_CALL_OPTIONS = frozenset({*CALL_OPTIONS, "identify-context"})
+"""The capabilities of the server calls with options (``track_with_options``, ``identify_with_context``)."""
 """Optional operations an adapter may declare; rules needing a missing one are skipped."""
 
 
@@ -186,6 +190,24 @@ class CallOptionsAdapter(Protocol):
         ``context``) are ever given; map each to the SDK's own argument, unchanged: the
         suite checks that they arrive as given and that the caller's ``context`` is not
         changed or carried into other calls.
+        """
+
+
+class IdentifyContextAdapter(Protocol):
+    """What an adapter with capability ``identify-context`` adds to :class:`Adapter`."""
+
+    def identify_with_context(
+        self,
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+        traits: Mapping[str, Any],
+        context: dict[str, Any] | None,
+    ) -> None:
+        """Server-side identify with the caller's ``context`` dict, given to the SDK's own context argument.
+
+        The suite checks that the context arrives as given on the identify event, and that
+        the caller's dict is not changed or carried into other calls.
         """
 
 

@@ -12,8 +12,8 @@ from conformance.collector.store import Collector
 from simulator import DeliveryError, Event, ReferenceClient, ReferenceSDK, get_profile
 from simulator._profiles import IdModel
 
-REFERENCE_CAPABILITIES = frozenset({"alias", "context", "identify", "message-id", "persistence", "reset",
-                                    "retries", "threads", "timestamp"})  # fmt: skip
+REFERENCE_CAPABILITIES = frozenset({"alias", "context", "identify", "identify-context", "message-id",
+                                    "persistence", "reset", "retries", "threads", "timestamp"})  # fmt: skip
 
 
 class ReferenceAdapter:
@@ -105,6 +105,13 @@ class ReferenceAdapter:
     ) -> None:
         """Server-side identify."""
         self.sdk.server.identify(user_id, traits, anonymous_id=anonymous_id)
+
+    def identify_with_context(
+        self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any],
+        context: dict[str, Any] | None,
+    ) -> None:
+        """Server-side identify with the call's own context."""
+        self.sdk.server.identify(user_id, traits, anonymous_id=anonymous_id, context=context)
 
     def alias(self, *, previous_id: str, user_id: str) -> None:
         """Server-side alias."""

@@ -50,6 +50,8 @@ class SdkProgram:
     track_with_options: str = ""
     """``track`` with ``{timestamp}`` (a ``datetime``), ``{message_id}`` and ``{context}``, each
     ``None`` when the call did not give it (the program then needs ``import datetime``)."""
+    identify_with_context: str = ""
+    """``identify`` with the caller's ``{context}`` dict."""
 
     def render(self, name: str, arguments: dict[str, Any], names: Collection[str] = ()) -> str:
         """The ``name`` template formatted with the ``repr`` of ``arguments``.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import types
 import typing
@@ -78,7 +79,7 @@ class ReplaySession:
                  if not (isinstance(step, dict) and step.get("made_by"))]  # fmt: skip
         for call, args in calls:
             try:
-                call(**args)
+                call(**copy.deepcopy(args))  # an SDK that writes into what it is given must not rewrite the steps
             except ConformanceFailure as failure:  # noqa: PERF203  (each step's violations count)
                 found.extend(failure.violations)
         try:

@@ -57,6 +57,11 @@ def build_machines(harness: Harness) -> list[type[BaseMachine]]:
             ns["identify"] = drawn_rule(user_id=gen.USER_OR_NONE_POOL,
                                         anonymous_id=gen.ANONYMOUS_ID_OR_NONE_POOL,
                                         traits=gen.TRAIT_POOL)(ServerMachine._identify)  # noqa: SLF001
+        if "identify-context" in caps:
+            ns["identify_with_context"] = drawn_rule(
+                context=gen.IDENTIFY_CONTEXT_POOL, user_id=gen.USER_OR_NONE_POOL,
+                anonymous_id=gen.ANONYMOUS_ID_OR_NONE_POOL, traits=gen.TRAIT_POOL,
+            )(ServerMachine._identify_with_context)  # noqa: SLF001
         if "threads" in caps:
             ns["concurrent_calls"] = drawn_rule(count=gen.THREAD_COUNT_POOL)(ServerMachine._threads)  # noqa: SLF001
         if "retries" in caps:

@@ -9,7 +9,7 @@ from typing import Any, cast
 from hypothesis.stateful import precondition
 
 from conformance._errors import StepTimeoutError
-from conformance.adapters.protocol import CallOptionsAdapter
+from conformance.adapters.protocol import CallOptionsAdapter, IdentifyContextAdapter
 from conformance.machines import strategies as gen
 from conformance.machines.base import drawn_rule
 from conformance.machines.server_checks import ServerChecks, difference
@@ -179,6 +179,27 @@ class ServerMachine(ServerChecks):
         if user_id is None and anonymous_id is None:
             user_id = gen.USERS[0]
         seq = self._record("identify", user_id=user_id, anonymous_id=anonymous_id, traits=traits)
+        self._identify_call(seq, user_id, anonymous_id, traits, None)
+
+    def _identify_with_context(self, context: Any, user_id: str | None, anonymous_id: str | None,
+                               traits: dict[str, Any]) -> None:  # fmt: skip
+        """Server identify with the caller's context dict: fresh, or the one reused and changed between calls.
+
+        The context must arrive as given on the identify event, stay as the caller left it,
+        and ride on no other call.
+        """
+        if user_id is None and anonymous_id is None:
+            user_id = gen.USERS[0]
+        seq = self._record("identify_with_context", context=context, user_id=user_id,
+                           anonymous_id=anonymous_id, traits=traits)  # fmt: skip
+        passed = None if context is None else self.shared_context if context == gen.SHARED_CONTEXT else context
+        self._identify_call(seq, user_id, anonymous_id, traits, passed)
+        if context == gen.SHARED_CONTEXT:  # the caller moves on to its next request
+            self.shared_context["ip"] = f"198.51.100.{seq % 250}"
+
+    def _identify_call(self, seq: int, user_id: str | None, anonymous_id: str | None,
+                       traits: dict[str, Any], context: dict[str, Any] | None) -> None:  # fmt: skip
+        """Identify through the model and the SDK (with ``context`` when not None), then check the caller's dicts."""
         marked = {**traits, gen.TRAIT_MARKER: self.mark(seq)}
         self.first_call, self.first_identify = min(self.first_call, seq), min(self.first_identify, seq)
         self.calls[seq] = {"kind": "identify", "traits": dict(traits),
@@ -186,8 +207,22 @@ class ServerMachine(ServerChecks):
         self._model_call(seq, lambda: self.model.server.identify(
             user_id, marked, anonymous_id=anonymous_id))
         passed = dict(snapshot(marked))
-        self.h.call("identify()", self.h.adapter.identify, user_id=user_id,
-                    anonymous_id=anonymous_id, traits=marked)  # fmt: skip
+        if context is None:
+            self.h.call("identify()", self.h.adapter.identify, user_id=user_id,
+                        anonymous_id=anonymous_id, traits=marked)  # fmt: skip
+        else:
+            given = dict(snapshot(context))
+            self.calls[seq]["given"] = {"context": given}
+            sdk = cast("IdentifyContextAdapter", self.h.adapter)
+            self.h.call("identify_with_context()", sdk.identify_with_context, user_id=user_id,
+                        anonymous_id=anonymous_id, traits=marked, context=context)  # fmt: skip
+            self._check("server.arguments.not-retained")
+            if context != given:
+                self.sdk_context_keys |= context.keys() - given.keys()
+                self._violate("server.arguments.not-retained",
+                              f"identify_with_context (step {seq}) changed the context dict the caller passed "
+                              f"({difference('context', given, context)})",
+                              expected=given, observed=dict(snapshot(context)), step=seq)  # fmt: skip
         self._check("server.arguments.not-retained")
         if marked != passed:
             self._violate("server.arguments.not-retained",

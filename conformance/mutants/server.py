@@ -372,6 +372,19 @@ class _ServerWritesIntoContext(_OptionsMutant):
         return given
 
 
+@mutant("mutant-server-identify-writes-into-context", _NOT_RETAINED,
+        "Server identify() writes its library into the caller's context dict instead of into a "
+        "copy (rudder-sdk-python's identify writes traits and library there, SEMANTICS.md 5.3).",
+        scope="server")  # fmt: skip
+class _ServerIdentifyWritesIntoContext(_MutantAdapter):
+    def identify_with_context(self, *, user_id: str | None, anonymous_id: str | None,
+                              traits: Mapping[str, Any], context: dict[str, Any] | None) -> None:  # fmt: skip
+        if context is not None:
+            context["library"] = {"name": "reference", "version": "0"}
+        super().identify_with_context(user_id=user_id, anonymous_id=anonymous_id, traits=traits,
+                                      context=context)  # fmt: skip
+
+
 @mutant("mutant-server-context-carries-over", _CARRY_OVER,
         "Server track() merges each call's context into a default context that later calls of "
         "the batch send too.", scope="server")  # fmt: skip

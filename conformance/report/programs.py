@@ -31,7 +31,7 @@ from conformance.collector.http import HttpCollector
 from conformance.collector.store import Collector
 from conformance.engine.expected import ExpectedFailure, load_expected_failures, parse_reproducer
 
-OPERATIONS = ("track", "track_with_options", "identify", "alias", "flush")
+OPERATIONS = ("track", "track_with_options", "identify", "identify_with_context", "alias", "flush")
 _STAGED_BY_THE_COLLECTOR = frozenset({"track_during_outage", "lose_next_delivery_ack"})
 """Rules whose finding needs the suite's collector to fail on purpose: no program for them."""
 _OPTIONS = {"timestamp": None, "message_id": None, "context": None}

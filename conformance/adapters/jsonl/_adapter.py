@@ -15,7 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from conformance.adapters.jsonl._connection import ChildConnection, ChildProtocolError
-from conformance.adapters.protocol import CALL_OPTIONS, CAPABILITIES, AdapterInfo, AdapterKind
+from conformance.adapters.protocol import (
+    CAPABILITIES,
+    SERVER_CALL_OPTIONS,
+    AdapterInfo,
+    AdapterKind,
+)
 
 if TYPE_CHECKING:
     from conformance.collector.store import Collector
@@ -79,9 +84,9 @@ class JsonlAdapter:
             problems.append(f'"capabilities" must be a list of strings (got {capabilities!r})')
         elif unknown := sorted(set(capabilities) - CAPABILITIES):
             problems.append(f"unknown capabilities {unknown}; known: {sorted(CAPABILITIES)}")
-        elif options := sorted(set(capabilities) & CALL_OPTIONS.keys()):
-            problems.append(f"capabilities {options} need track_with_options, which the JSON-lines "
-                            "protocol does not carry yet; leave them out")  # fmt: skip
+        elif options := sorted(set(capabilities) & SERVER_CALL_OPTIONS):
+            problems.append(f"capabilities {options} need track_with_options or identify_with_context, "
+                            "which the JSON-lines protocol does not carry yet; leave them out")  # fmt: skip
         if not (isinstance(sdk, dict) and isinstance(sdk.get("name"), str)
                 and isinstance(sdk.get("version"), str)):  # fmt: skip
             problems.append(f'"sdk" must be {{"name": string, "version": string}} (got {sdk!r})')

@@ -31,7 +31,8 @@ DISTRIBUTION = "rudder-sdk-python"
 SPEC = SdkSpec(
     name="sdk-rudderstack", kind=AdapterKind.SERVER, profile="rudderstack", distribution=DISTRIBUTION,
     import_name="rudderstack", pin="2.1.9", wire="rudderstack",
-    capabilities=frozenset({"alias", "context", "exit", "identify", "message-id", "threads", "timestamp"}),
+    capabilities=frozenset({"alias", "context", "exit", "identify", "identify-context", "message-id", "threads",
+                            "timestamp"}),
     description="rudder-sdk-python Client in sync mode, gzipped /v1/batch.",
 )  # fmt: skip
 """The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
@@ -61,6 +62,8 @@ PROGRAM = SdkProgram(
     track_with_options="client.track(user_id={user_id}, event={event}, properties={properties}, "
                        "anonymous_id={anonymous_id}, timestamp={timestamp}, message_id={message_id}, "
                        "context={context})",
+    identify_with_context="client.identify(user_id={user_id}, traits={traits}, anonymous_id={anonymous_id}, "
+                          "context={context})",
 )  # fmt: skip
 """The calls above as rudder-sdk-python code (reproducers that need no suite)."""
 

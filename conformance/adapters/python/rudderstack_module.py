@@ -57,6 +57,8 @@ PROGRAM = SdkProgram(
     track_with_options="rudder_analytics.track(user_id={user_id}, event={event}, properties={properties}, "
                        "anonymous_id={anonymous_id}, timestamp={timestamp}, message_id={message_id}, "
                        "context={context})",
+    identify_with_context="rudder_analytics.identify(user_id={user_id}, traits={traits}, "
+                          "anonymous_id={anonymous_id}, context={context})",
 )  # fmt: skip
 """The calls above as rudder-sdk-python code (reproducers that need no suite)."""
 
@@ -104,6 +106,13 @@ class RudderStackModuleAdapter(ServerSdkAdapter):
     ) -> None:
         """``rudder_analytics.identify`` with exactly this call's ids."""
         self.module.identify(user_id=user_id, traits=traits, anonymous_id=anonymous_id)
+
+    def identify_with_context(
+        self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any],
+        context: dict[str, Any] | None,
+    ) -> None:
+        """``rudder_analytics.identify`` with the caller's own ``context`` dict."""
+        self.module.identify(user_id=user_id, traits=traits, anonymous_id=anonymous_id, context=context)
 
     def alias(self, *, previous_id: str, user_id: str) -> None:
         """``rudder_analytics.alias``."""

@@ -32,7 +32,8 @@ DISTRIBUTION = "segment-analytics-python"
 SPEC = SdkSpec(
     name="sdk-segment", kind=AdapterKind.SERVER, profile="segment", distribution=DISTRIBUTION,
     import_name="segment", pin="2.4.0", wire="segment",
-    capabilities=frozenset({"alias", "context", "exit", "identify", "message-id", "threads", "timestamp"}),
+    capabilities=frozenset({"alias", "context", "exit", "identify", "identify-context", "message-id", "threads",
+                            "timestamp"}),
     description="segment-analytics-python Client in sync mode, posting /v1/batch.",
 )  # fmt: skip
 """The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
@@ -51,6 +52,8 @@ PROGRAM = SdkProgram(
     track_with_options="client.track(user_id={user_id}, event={event}, properties={properties}, "
                        "anonymous_id={anonymous_id}, timestamp={timestamp}, message_id={message_id}, "
                        "context={context})",
+    identify_with_context="client.identify(user_id={user_id}, traits={traits}, anonymous_id={anonymous_id}, "
+                          "context={context})",
 )  # fmt: skip
 """The calls above as segment-analytics-python code (reproducers that need no suite)."""
 
@@ -106,6 +109,13 @@ class SegmentAdapter(ServerSdkAdapter):
     ) -> None:
         """``Client.identify`` with exactly this call's ids."""
         self.client.identify(user_id=user_id, traits=traits, anonymous_id=anonymous_id)
+
+    def identify_with_context(
+        self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any],
+        context: dict[str, Any] | None,
+    ) -> None:
+        """``Client.identify`` with the caller's own ``context`` dict."""
+        self.client.identify(user_id=user_id, traits=traits, anonymous_id=anonymous_id, context=context)
 
     def alias(self, *, previous_id: str, user_id: str) -> None:
         """``Client.alias``."""

@@ -43,6 +43,7 @@ PROGRAM = SdkProgram(
     flush="client.flush()",
     shutdown="client.shutdown()",
     track_with_options=SYNC_PROGRAM.track_with_options,
+    identify_with_context=SYNC_PROGRAM.identify_with_context,
 )
 """The calls above as segment-analytics-python code (reproducers that need no suite)."""
 
