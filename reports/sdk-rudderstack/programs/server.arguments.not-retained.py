@@ -1,6 +1,6 @@
 """rudder-sdk-python 2.1.9: server.arguments.not-retained (found by identity-conformance).
 
-SDK: Client._enqueue() writes the library name and version into the context dict the caller passed (rudderstack/analytics/client.py: msg['context']['library'] = {...} on the caller's own dict, after `context = context or {}`), so an application's context dict, reused or logged after the call, holds a 'library' key it never set. The event on the wire is as given.
+SDK: Client._enqueue() writes the library name and version into the context dict the caller passed (rudderstack/analytics/client.py: msg['context']['library'] = {...} on the caller's own dict, after `context = context or {}`), so an application's context dict, reused or logged after the call, holds a 'library' key it never set. The event on the wire is as given. identify() writes there too: the library, and the call's traits as context['traits'] (rudderstack/analytics/client.py, identify: context['traits'] = traits on the caller's dict), replacing a 'traits' key the caller's context already had (see server.arguments.context-as-given).
 
 Run it against any endpoint that takes the SDK's posts, for example
 `identity-conformance collector --port 8080` in another terminal:

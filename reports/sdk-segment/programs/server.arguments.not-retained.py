@@ -1,6 +1,6 @@
 """segment-analytics-python 2.4.0: server.arguments.not-retained (found by identity-conformance).
 
-SDK: Client._enqueue() writes the library name and version into the context dict the caller passed (segment/analytics/client.py: msg['context']['library'] = {...} on the caller's own dict, after `context = context or {}`), so an application's context dict, reused or logged after the call, holds a 'library' key it never set. The event on the wire is as given.
+SDK: Client._enqueue() writes the library name and version into the context dict the caller passed (segment/analytics/client.py: msg['context']['library'] = {...} on the caller's own dict, after `context = context or {}`), so an application's context dict, reused or logged after the call, holds a 'library' key it never set. The event on the wire is as given. identify() does the same through _enqueue() (identify_with_context).
 
 Run it against any endpoint that takes the SDK's posts, for example
 `identity-conformance collector --port 8080` in another terminal:
