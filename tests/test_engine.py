@@ -171,10 +171,21 @@ def test_a_server_only_adapter_needs_no_open_client() -> None:
             self.flush, self.shutdown = self.inner.flush, self.inner.shutdown
             self.exit_program = self.inner.exit_program
             self.track_with_options = self.inner.track_with_options
+            self.identify_with_context = self.inner.identify_with_context
 
     result = run(ServerOnly, run_settings=FAST)
     assert result.exit_code == 0
     assert _verdicts(result)["client.reset.forgets-user"] is Verdict.SKIP
+
+
+def test_an_adapter_declaring_identify_context_without_its_method_is_refused() -> None:
+    """Capability ``identify-context`` needs ``identify_with_context``: a usage error naming it, not an ERROR later."""
+
+    class NoIdentifyContext(ReferenceAdapter):
+        identify_with_context = None  # type: ignore[assignment]
+
+    with pytest.raises(InvalidAdapterError, match="missing: identify_with_context"):
+        run(NoIdentifyContext, run_settings=FAST)
 
 
 def test_a_client_only_adapter_without_open_client_is_refused() -> None:

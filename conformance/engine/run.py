@@ -66,7 +66,8 @@ def check_adapter(adapter: object, factory: object, info: object = None) -> Adap
     """Raise :class:`InvalidAdapterError` unless ``adapter`` looks like an Adapter of its kind.
 
     Every adapter needs ``info``, ``flush`` and ``shutdown``; a client SDK ``open_client``; a
-    server SDK ``track`` (and ``identify``, ``alias``, ``track_with_options`` only with their capabilities).
+    server SDK ``track`` (and ``identify``, ``alias``, ``track_with_options``, ``identify_with_context``
+    only with their capabilities).
     """
     info = getattr(adapter, "info", None) if info is None else info
     kind = getattr(info, "kind", None)
@@ -79,6 +80,7 @@ def check_adapter(adapter: object, factory: object, info: object = None) -> Adap
         needed += ["track"] + [m for m in ("identify", "alias") if m in capabilities]
         needed += ["exit_program"] if "exit" in capabilities else []
         needed += ["track_with_options"] if capabilities & CALL_OPTIONS.keys() else []
+        needed += ["identify_with_context"] if "identify-context" in capabilities else []
     missing = [m for m in needed if not callable(getattr(adapter, m, None))]
     if info is None or missing:
         msg = (
