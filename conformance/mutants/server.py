@@ -2,6 +2,8 @@
 
 Each names its primary requirement (``breaks``) and the knock-on failures full runs
 show (``also_breaks``); the mutant sweep (``conformance.report.sweep``) checks both.
+Over 400 lines on purpose: thirty-odd small, independent mutants, one family, kept in one
+module so that the registry order (the sweep's and the report's) is this file's order.
 """
 
 from __future__ import annotations
