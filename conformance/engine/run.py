@@ -1,4 +1,9 @@
-"""The engine: build the adapter once, run each applicable machine, emit events, decide verdicts."""
+"""The engine: build the adapter once, run each applicable machine, emit events, decide verdicts.
+
+Over 400 lines: the rounds, top-up reruns, value sweep and failure recording share the run's
+state (harness, findings, evidence, settings), passed as parameters; splitting them wants a
+run-state record first (left for the issue-10 follow-up).
+"""
 
 from __future__ import annotations
 

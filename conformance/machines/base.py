@@ -7,6 +7,9 @@ every event name and identify trait set) and every difference becomes a
 :class:`~conformance.Violation` under the requirement it breaks. The delivery checks
 (exactly once, message ids, lateness) live here because every machine runs them at each
 flush; each family's own checks are in ``client_checks.py`` and ``server_checks.py``.
+
+Over 400 lines: the drawn-rule decorator, the trace and the flush-window matching are one
+mechanism that both machines inherit, and the hot path of every step.
 """
 
 from __future__ import annotations
