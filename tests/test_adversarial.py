@@ -745,3 +745,21 @@ def test_a_batch_dropped_in_an_outage_with_only_a_debug_line_is_silent_loss(
     _assert_verdict(result, "delivery.outage.no-silent-loss", Verdict.FAIL)
     failure = next(r for r in result.results if r.requirement == "delivery.outage.no-silent-loss")
     assert "no warning logged" in failure.violations[0].message
+
+
+# -- identify with a context ------------------------------------------------------------------
+class _IdentifyDropsContext(_Bent):
+    """Declares identify-context but sends the identify without the caller's context."""
+
+    def identify_with_context(self, *, user_id: str | None, anonymous_id: str | None, traits: Any,
+                              context: Any) -> None:  # fmt: skip
+        del context
+        self.identify(user_id=user_id, anonymous_id=anonymous_id, traits=traits)
+
+
+def test_an_identify_that_drops_the_callers_context_fails_context_as_given() -> None:
+    """A context the identify call gave and the wire lacks is a FAIL of server.arguments.context-as-given."""
+    result = run(_IdentifyDropsContext, run_settings=SMALL)
+    _assert_verdict(result, "server.arguments.context-as-given", Verdict.FAIL)
+    failure = next(r for r in result.results if r.requirement == "server.arguments.context-as-given")
+    assert all(v.message.startswith("the event of step ") for v in failure.violations)

@@ -96,7 +96,8 @@ class _ProbeError(Exception):
 
 
 def _probe_exit(harness: Harness, evidence: Evidence) -> None:
-    program = _program(harness, "exit")
+    calls = _calls("exit")
+    program = _program(harness, calls)
     harness.collector.drain()  # what the machines left is theirs, not the probe's
     bound = harness.profile.exit_seconds
     run = _run_child(program, bound, START_SECONDS)
@@ -104,18 +105,14 @@ def _probe_exit(harness: Harness, evidence: Evidence) -> None:
         raise _ProbeError(f"the exit program did not print its done line within {START_SECONDS:g} s (exit "
                           f"code {run.returncode}; stderr: {run.stderr[-500:]!r})")  # fmt: skip
     arrived = {e.name for e in harness.collector.drain() if e.name}
-    trace = {"format": "identity-conformance-trace/1", "machine": "exit", "profile": harness.profile.name,
-             "steps": [], "program": program}  # fmt: skip
+    trace = _trace(harness, program)
     reproducer = "# Reproduces: {requirement} (run it while a collector answers at the URL it names)\n"
     harness.checks[BOUNDED] += 1
-    if run.exited_after is None or run.exited_after > bound:
-        how = (f"was still running {bound + GRACE_SECONDS:g} s after its last call and was killed"
-               if run.exited_after is None else f"exited {run.exited_after:.1f} s after its last call")  # fmt: skip
+    if (how := _late_exit(run, bound)) is not None:
         _violate(harness, evidence, BOUNDED, f"a process that made {CALLS} tracks and no flush {how} "
                  f"(the profile's bound is {bound:g} s)", f"exit within {bound:g} s",
                  how, reproducer, trace)  # fmt: skip
     harness.checks[DELIVERS] += 1
-    calls = _calls("exit")
     missing = [c.event for c in calls if c.event not in arrived]
     if missing:
         tail = f"; exit code {run.returncode}, stderr: {run.stderr[-300:]!r}" if run.returncode else ""
@@ -127,7 +124,7 @@ def _probe_exit(harness: Harness, evidence: Evidence) -> None:
 
 def _probe_exit_in_outage(harness: Harness, evidence: Evidence, bound: float, start_limit: float) -> None:
     """The exit program again while every delivery fails: the exit stays bounded and the loss is told."""
-    program = LOGGING_PRELUDE + _program(harness, "exit-outage")
+    program = LOGGING_PRELUDE + _program(harness, _calls("exit-outage"))
     collector = harness.collector
     attempts_before = collector.failed_deliveries
     collector.go_down(OUTAGE_FAULT)
@@ -138,21 +135,18 @@ def _probe_exit_in_outage(harness: Harness, evidence: Evidence, bound: float, st
     attempts = collector.failed_deliveries - attempts_before
     collector.drain()  # nothing can have been recorded while down
     down = f"while the collector answered every delivery with {OUTAGE_FAULT}"
-    trace = {"format": "identity-conformance-trace/1", "machine": "exit", "profile": harness.profile.name,
-             "steps": [], "program": program, "collector": f"down: every delivery answered {OUTAGE_FAULT}"}  # fmt: skip
+    trace = _trace(harness, program, collector=f"down: every delivery answered {OUTAGE_FAULT}")
     reproducer = ("# Reproduces: {requirement} (run it while `identity-conformance collector --down "
                   f"{OUTAGE_FAULT}` answers at the URL it names)\n")  # fmt: skip
     harness.checks[BOUNDED] += 1
     if run.done_after is None and not run.ended:
-        how = f"had not returned from its calls {start_limit:.1f} s after it started and was killed"
-        _violate(harness, evidence, BOUNDED, f"{down}, a process making {CALLS} tracks {how} (the calls "
+        stalled = f"had not returned from its calls {start_limit:.1f} s after it started and was killed"
+        _violate(harness, evidence, BOUNDED, f"{down}, a process making {CALLS} tracks {stalled} (the calls "
                  f"return at once when the collector is up; the profile's exit bound is {bound:g} s)",
-                 f"exit within {bound:g} s of the last call", how, reproducer, trace)  # fmt: skip
-    elif run.done_after is not None and (run.exited_after is None or run.exited_after > bound):
-        how = (f"was still running {bound + GRACE_SECONDS:g} s after its last call and was killed"
-               if run.exited_after is None else f"exited {run.exited_after:.1f} s after its last call")  # fmt: skip
-        _violate(harness, evidence, BOUNDED, f"{down}, a process that made {CALLS} tracks and no flush {how} "
-                 f"(the profile's bound is {bound:g} s)", f"exit within {bound:g} s", how,
+                 f"exit within {bound:g} s of the last call", stalled, reproducer, trace)  # fmt: skip
+    elif run.done_after is not None and (late := _late_exit(run, bound)) is not None:
+        _violate(harness, evidence, BOUNDED, f"{down}, a process that made {CALLS} tracks and no flush {late} "
+                 f"(the profile's bound is {bound:g} s)", f"exit within {bound:g} s", late,
                  reproducer, trace)  # fmt: skip
     if attempts and run.ended and requirement_applies(TOLD, None, harness) is None:
         harness.checks[TOLD] += 1
@@ -169,10 +163,23 @@ def _calls(tag: str) -> list[ServerCall]:
                        user_id=f"u-{tag}-{i}", anonymous_id=f"anon-{tag}-{i}") for i in range(1, CALLS + 1)]  # fmt: skip
 
 
-def _program(harness: Harness, tag: str) -> str:
-    """The adapter's exit program for calls tagged ``tag``; :class:`_ProbeError` if it has none."""
+def _late_exit(run: ChildRun, bound: float) -> str | None:
+    """How a child that printed its done line overran the bound, in words; None if it did not."""
+    if run.exited_after is None:
+        return f"was still running {bound + GRACE_SECONDS:g} s after its last call and was killed"
+    return f"exited {run.exited_after:.1f} s after its last call" if run.exited_after > bound else None
+
+
+def _trace(harness: Harness, program: str, **extra: str) -> dict[str, Any]:
+    """The trace of an exit run: no steps, the program (its reproducer) and what else set it up."""
+    return {"format": "identity-conformance-trace/1", "machine": "exit", "profile": harness.profile.name,
+            "steps": [], "program": program, **extra}  # fmt: skip
+
+
+def _program(harness: Harness, calls: list[ServerCall]) -> str:
+    """The adapter's exit program for ``calls``; :class:`_ProbeError` if it has none."""
     try:
-        program: object = cast("ExitProbeAdapter", harness.adapter).exit_program(_calls(tag))
+        program: object = cast("ExitProbeAdapter", harness.adapter).exit_program(calls)
     except Exception as exc:  # an adapter error is the run's ERROR, never a pass
         msg = f"exit_program() raised {type(exc).__name__}: {exc}"
         raise _ProbeError(msg) from exc

@@ -208,7 +208,7 @@ CONTEXT_POOL = _texts(
     {"traits": {"email": "jane@example.com", "plan": "pro"}, "groupId": "acme"},
 )
 """Contexts as web back ends pass them (Segment-style: ip, locale, campaign, user agent, traits)."""
-IDENTIFY_CONTEXT_POOL = CONTEXT_POOL[1:]
+IDENTIFY_CONTEXT_POOL = tuple(text for text in CONTEXT_POOL if text != "null")
 """The contexts an identify passes (``identify_with_context`` always gives one)."""
 THREAD_COUNT_POOL = _texts(2, 8, 16, 32)
 """Threads per concurrent step: 2 (what shrinking ends at) and 8 to 32, where races show (a
