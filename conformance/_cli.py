@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance._errors import AdapterFailedError, ConformanceError, InvalidInputError, describe
 from conformance._supervisor import STATUS_ENV, run_child, supervise
-from conformance.collector.store import OUTAGE_FAULTS
+from conformance.collector.store import OUTAGE_FAULTS, SLOW_ANSWER_SECONDS
 
 if TYPE_CHECKING:
     from conformance.engine.events import Handler
@@ -156,6 +156,9 @@ def _parser() -> argparse.ArgumentParser:
     col.add_argument("--down", metavar="FAULT", choices=OUTAGE_FAULTS,
                      help="stage an outage: answer every delivery with FAULT (" + ", ".join(OUTAGE_FAULTS)
                           + ") and record nothing, until stopped; for the exit probe's outage reproducers")  # fmt: skip
+    col.add_argument("--answer-after", metavar="SECONDS", type=float, default=None,
+                     help="with --down slow: how late the 503 comes, above 0 and at most 120 (default "
+                          f"{SLOW_ANSWER_SECONDS:g}: past the SDKs' 10 and 15 s request timeouts)")  # fmt: skip
     return parser
 
 
@@ -429,8 +432,11 @@ def _collector(args: argparse.Namespace) -> int:
         msg = f"--port must be between 0 and 65535 (got {describe(port)}). Pass --port 0 for any free port."
         raise InvalidInputError(msg)
     collector = Collector()
+    if args.answer_after is not None and args.down != "slow":
+        msg = f"--answer-after {args.answer_after:g} needs --down slow (got --down {args.down}); drop it or stage slow answers"
+        raise InvalidInputError(msg)
     if args.down:
-        collector.go_down(args.down)
+        collector.go_down(args.down, answer_after=args.answer_after)
     http = HttpCollector(collector, host=args.host, port=port, allow_remote=args.allow_remote)
     _check_port_free(args.host, port)
     try:
@@ -439,6 +445,8 @@ def _collector(args: argparse.Namespace) -> int:
         msg = f"cannot listen on {args.host} port {port}: it is in use. Pick another --port, or --port 0."
         raise InvalidInputError(msg) from exc
     down = f"; down: every delivery is answered {args.down}" if args.down else ""
+    if args.down == "slow":
+        down += f" (a 503 after {collector.slow_answer_seconds:g} s)"
     print(f"collector listening on {url} (Ctrl-C to stop); one JSON event per line{down}", flush=True)
     try:
         while http.running:

@@ -71,6 +71,12 @@ class LostAckError(DeliveryFailedError):
         super().__init__(f"collector refused this delivery on purpose (fault injection: lost ack, {fault})")
 
 
+class DeliveryTimedOutError(DeliveryFailedError):
+    """No answer came within the request timeout (a ``slow`` fault, seen from an HTTP client): recorded or not, no one can tell."""
+
+    fault = "slow"
+
+
 def describe(value: Any) -> str:
     """``'x' of type str``: how every message shows a bad value."""
     return f"{value!r} of type {type(value).__name__}"

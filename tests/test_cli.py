@@ -274,3 +274,17 @@ def test_collector_down_with_an_unknown_fault_exits_2_naming_it(capsys: pytest.C
     err = capsys.readouterr().err
     assert "'418'" in err
     assert "503" in err
+
+
+@pytest.mark.parametrize(("argv", "named"), [
+    (["--down", "503", "--answer-after", "3"], "needs --down slow"),
+    (["--answer-after", "3"], "needs --down slow"),
+    (["--down", "slow", "--answer-after", "0"], "0.0 of type float"),
+    (["--down", "slow", "--answer-after", "500"], "at most 120"),
+])  # fmt: skip
+def test_collector_answer_after_is_for_slow_answers_in_range_or_exit_2(
+    argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`collector --answer-after S` needs `--down slow` and 0 < S <= 120; otherwise exit 2 naming the problem."""
+    assert main(["collector", *argv]) == 2
+    assert named in capsys.readouterr().err

@@ -13,7 +13,7 @@ import pytest
 from conformance import AdapterFailedError, Collector, DeliveryFailedError
 from conformance._errors import CollectorOutageError, InvalidInputError, LostAckError
 from conformance.adapters.reference import ReferenceAdapter
-from conformance.collector.store import LOST_ACK_FAULTS
+from conformance.collector.store import LOST_ACK_FAULTS, OUTAGE_FAULTS, SLOW_ANSWER_SECONDS
 from conformance.engine.harness import Harness, StepTimeoutError, Workers
 from simulator import DeliveryError, Event, Kind, get_profile
 
@@ -59,11 +59,51 @@ def test_an_unknown_lost_ack_fault_is_refused_naming_the_value(bad: object) -> N
     assert type(bad).__name__ in str(refused.value)
 
 
-def test_the_lost_ack_pool_is_every_lost_ack_fault() -> None:
-    """The machines draw every fault the collector knows (and no other)."""
+def test_the_lost_ack_pool_is_every_lost_ack_fault_but_the_slow_one() -> None:
+    """The machines draw every fault the collector knows; ``slow`` has a rule of its own (answer_next_delivery_late)."""
     from conformance.machines.strategies import LOST_ACK_POOL
 
-    assert tuple(json.loads(text) for text in LOST_ACK_POOL) == LOST_ACK_FAULTS
+    assert (*(json.loads(text) for text in LOST_ACK_POOL), "slow") == LOST_ACK_FAULTS
+
+
+def test_the_outage_pools_hold_every_outage_fault_and_slow_only_for_a_declared_timeout() -> None:
+    """An adapter without a request timeout never meets ``slow``; one with it meets every outage fault."""
+    from conformance.machines.strategies import OUTAGE_POOL, SLOW_OUTAGE_POOL
+
+    def faults(pool: tuple[str, ...]) -> set[str]:
+        return {fault for text in pool for fault in json.loads(text)}
+
+    assert faults(OUTAGE_POOL) == set(OUTAGE_FAULTS) - {"slow"}
+    assert faults(SLOW_OUTAGE_POOL) == set(OUTAGE_FAULTS)
+
+
+@pytest.mark.parametrize("arm", ["fail_next", "outage", "go_down"])
+def test_a_slow_fault_answers_as_late_as_it_was_told(arm: str) -> None:
+    """answer_after sets how late the HTTP front end answers a ``slow`` fault; in process it fails at once."""
+    collector = Collector()
+    assert collector.slow_answer_seconds == SLOW_ANSWER_SECONDS
+    if arm == "fail_next":
+        collector.fail_next(1, "slow", answer_after=2.5)
+    elif arm == "outage":
+        collector.outage(["slow"], answer_after=2.5)
+    else:
+        collector.go_down("slow", answer_after=2.5)
+    assert collector.slow_answer_seconds == 2.5
+    with pytest.raises(DeliveryFailedError) as refused:
+        collector.ingest([Event(Kind.TRACK, "a")])
+    assert getattr(refused.value, "fault", None) == "slow"
+    assert len(collector.drain()) == (1 if arm == "fail_next" else 0)
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, 121, "2", float("nan"), True])
+def test_a_bad_answer_after_is_refused_naming_the_value_and_arms_nothing(bad: object) -> None:
+    """answer_after is seconds in (0, 120]; anything else is a usage error naming it and its type."""
+    collector = Collector()
+    with pytest.raises(InvalidInputError, match="answer_after must be") as refused:
+        collector.outage(["slow"], answer_after=bad)  # type: ignore[arg-type]
+    assert type(bad).__name__ in str(refused.value)
+    collector.ingest([Event(Kind.TRACK, "a")])
+    assert collector.slow_answer_seconds == SLOW_ANSWER_SECONDS
 
 
 def test_an_outage_refuses_without_recording_until_its_faults_are_spent() -> None:

@@ -250,6 +250,49 @@ def test_a_malformed_200_lost_ack_answers_a_proxy_page_and_records_the_events(
     assert collector.failed_deliveries == 1
 
 
+@pytest.mark.parametrize("arm", ["lost ack", "outage"])
+def test_a_slow_fault_answers_only_after_the_client_stopped_waiting(
+    served: tuple[Collector, HttpCollector, str], arm: str
+) -> None:
+    """A ``slow`` fault holds the answer for answer_after seconds: a client with a shorter timeout times out.
+
+    As a lost ack the events are recorded (the vendor's 200 comes too late); in an outage
+    nothing is.
+    """
+    collector, _, url = served
+    if arm == "lost ack":
+        collector.fail_next(1, "slow", answer_after=1.0)
+    else:
+        collector.outage(["slow"], answer_after=1.0)
+    request = urllib.request.Request(  # noqa: S310  (loopback)
+        url + "/v1/batch", data=json.dumps(SEGMENT_BATCH).encode(), headers={"Content-Type": "application/json"})
+    with pytest.raises((TimeoutError, urllib.error.URLError)):
+        OPENER.open(request, timeout=0.3)
+    assert collector.drain() == (EXPECTED if arm == "lost ack" else [])
+    assert post_json(url, "/v1/batch", SEGMENT_BATCH)[0] == 200  # one request held, the next answered
+    assert collector.drain() == EXPECTED
+
+
+def test_a_held_slow_answer_does_not_hold_up_stopping_the_collector() -> None:
+    """stop() ends a ``slow`` fault's wait: the collector stops in well under its answer_after."""
+    collector = Collector()
+    http_collector = HttpCollector(collector)
+    url = http_collector.start()
+    collector.outage(["slow"], answer_after=60)
+    answers: list[int] = []
+    sender = threading.Thread(target=lambda: answers.append(post_json(url, "/v1/batch", SEGMENT_BATCH)[0]))
+    sender.start()
+    deadline = time.monotonic() + 10
+    while not http_collector.requests and collector.failed_deliveries == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.monotonic()
+    http_collector.stop()
+    sender.join(10)
+    assert time.monotonic() - started < 10
+    assert not sender.is_alive()
+    assert answers == [503]
+
+
 def test_an_outage_answers_each_fault_in_turn_and_records_nothing(
     served: tuple[Collector, HttpCollector, str],
 ) -> None:

@@ -137,6 +137,8 @@ class HttpCollector:
         factory=lambda: collections.deque(maxlen=_RECORDS_KEPT), init=False
     )
     _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
+    _stopping: threading.Event = attrs.field(factory=threading.Event, init=False)
+    """Set by :meth:`stop`: a request held by a ``slow`` fault answers at once."""
 
     def __attrs_post_init__(self) -> None:
         """Refuse a non-loopback host before anything is bound."""
@@ -222,6 +224,7 @@ class HttpCollector:
         thread.start()
         shown_host = f"[{self.host}]" if ":" in self.host else self.host
         self._server, self._thread = server, thread
+        self._stopping.clear()
         self._url = f"http://{shown_host}:{server.server_port}"
         self.collector.url = self._url
         return self._url
@@ -232,6 +235,7 @@ class HttpCollector:
         self._server = self._thread = self._url = None
         if server is None:
             return
+        self._stopping.set()
         server.shutdown()
         if thread is not None:
             thread.join()
@@ -291,25 +295,17 @@ class HttpCollector:
         except CollectorOutageError as exc:
             reason = _one_line(str(exc))
             logger.info("answered %s %s with %s: %s", _escaped(method), _escaped(path), exc.fault, reason)
-            if exc.fault == "disconnect":
-                _disconnect(request.environ)
-                response = _error_response(500, reason, path)  # never reaches the SDK
-            else:
-                response = _error_response(int(exc.fault), reason, path)
-                if exc.fault == "429":
-                    response.headers["Retry-After"] = "1"
+            response = self._outage_response(exc.fault, reason, request)
         except DeliveryFailedError as exc:
             reason = _one_line(str(exc))
             fault = exc.fault if isinstance(exc, LostAckError) else "503"
-            logger.info(
-                "answered %s %s with %s after recording it: %s",
-                _escaped(method),
-                _escaped(path),
-                fault,
-                reason,
-            )
+            logger.info("answered %s %s with %s after recording it: %s",
+                        _escaped(method), _escaped(path), fault, reason)  # fmt: skip
             if fault == "malformed-200":
                 response = Response(_PROXY_PAGE, status=200, content_type="text/html; charset=utf-8")
+            elif fault == "slow":  # the vendor's own reply, once the SDK has stopped waiting
+                self._answer_late()
+                response = Response(decoded.reply, status=decoded.status, content_type=decoded.content_type)
             else:
                 response = _error_response(503, reason, path)
         except Exception as exc:  # the collector must outlive any request
@@ -322,6 +318,23 @@ class HttpCollector:
         with self._lock:
             self._records.append(record)
         return response
+
+    def _outage_response(self, fault: str, reason: str, request: Request) -> Response:
+        """The answer to a delivery an outage fails with ``fault`` (one of ``OUTAGE_FAULTS``)."""
+        if fault == "disconnect":
+            _disconnect(request.environ)
+            return _error_response(500, reason, request.path)  # never reaches the SDK
+        if fault == "slow":
+            self._answer_late()
+            return _error_response(503, reason, request.path)
+        response = _error_response(int(fault), reason, request.path)
+        if fault == "429":
+            response.headers["Retry-After"] = "1"
+        return response
+
+    def _answer_late(self) -> None:
+        """Hold this request's answer for ``collector.slow_answer_seconds`` (a ``slow`` fault), or until :meth:`stop`."""
+        self._stopping.wait(self.collector.slow_answer_seconds)
 
     def _read_body(self, request: Request) -> bytes:
         """Read at most ``max_bytes + 1`` bytes; a body that cannot be read is the client's fault."""

@@ -28,15 +28,28 @@ if TYPE_CHECKING:
     from conformance.collector.http import HttpCollector
 
 
-OUTAGE_FAULTS: Final = ("500", "502", "503", "429", "disconnect")
+OUTAGE_FAULTS: Final = ("500", "502", "503", "429", "disconnect", "slow")
 """How a delivery fails during an outage: an HTTP status (429 with ``Retry-After: 1``) in the
-vendor's error shape, or ``disconnect``, the connection closed with no answer at all."""
+vendor's error shape, ``disconnect``, the connection closed with no answer at all, or
+``slow``, a 503 sent only after ``answer_after`` seconds (past the SDK's request timeout)."""
 
 
-LOST_ACK_FAULTS: Final = ("503", "malformed-200")
+LOST_ACK_FAULTS: Final = ("503", "malformed-200", "slow")
 """How the answer to a delivery the collector recorded is lost: a 503 in the vendor's error
-shape, or ``malformed-200``, a 200 whose body is an HTML page (a proxy's or a captive
-portal's), not the vendor's reply. Either way the SDK cannot know the data arrived."""
+shape, ``malformed-200``, a 200 whose body is an HTML page (a proxy's or a captive
+portal's), not the vendor's reply, or ``slow``, the vendor's 200 sent only after
+``answer_after`` seconds, when the SDK has stopped waiting. Either way the SDK cannot know the
+data arrived."""
+
+SLOW_ANSWER_SECONDS: Final = 16.0
+"""How late a ``slow`` fault answers unless told otherwise: past the 10 and 15 s request
+timeouts the Python SDKs default to."""
+
+MAX_ANSWER_AFTER: Final = 120.0
+"""The latest a ``slow`` fault may answer: a bounded wait, whatever an SDK's timeout."""
+
+SLOW_ANSWER_MARGIN: Final = 0.5
+"""Seconds past an SDK's declared request timeout at which the suite's ``slow`` faults answer."""
 
 
 @attrs.define
@@ -52,6 +65,9 @@ class Collector:
     _outage: list[str] = attrs.field(factory=list, init=False, repr=False, eq=False)
     _down: str | None = attrs.field(default=None, init=False, repr=False, eq=False)
     """The fault every delivery meets until :meth:`recover` (:meth:`go_down`), after ``_outage``."""
+    slow_answer_seconds: float = attrs.field(default=SLOW_ANSWER_SECONDS, init=False, eq=False)
+    """How late the HTTP front end answers a delivery that meets a ``slow`` fault (the last
+    ``answer_after`` an arming method was given); in process the fault fails at once."""
     _lock: threading.Lock = attrs.Factory(threading.Lock)
     deliveries: int = 0
     failed_deliveries: int = 0
@@ -122,18 +138,32 @@ class Collector:
                 self.failed_deliveries += 1
                 raise LostAckError(self._lost_acks.pop(0))
 
-    def fail_next(self, count: int = 1, fault: str = "503") -> None:
-        """Record the next ``count`` deliveries, then answer each as ``fault`` (see :data:`LOST_ACK_FAULTS`)."""
+    def fail_next(self, count: int = 1, fault: str = "503", *, answer_after: float | None = None) -> None:
+        """Record the next ``count`` deliveries, then answer each as ``fault`` (see :data:`LOST_ACK_FAULTS`).
+
+        ``answer_after`` (seconds, for ``slow``) sets :attr:`slow_answer_seconds`.
+        """
         if fault not in LOST_ACK_FAULTS:
             msg = f"unknown lost-ack fault {describe(fault)}; known: {', '.join(LOST_ACK_FAULTS)}"
             raise InvalidInputError(msg)
+        self._set_answer_after(answer_after)
         with self._lock:
             self._lost_acks = [fault] * count
 
-    def outage(self, faults: Sequence[str]) -> None:
+    def _set_answer_after(self, answer_after: float | None) -> None:
+        if answer_after is None:
+            return
+        if type(answer_after) not in {int, float} or not 0 < answer_after <= MAX_ANSWER_AFTER:
+            msg = (f"answer_after must be a number of seconds above 0 and at most {MAX_ANSWER_AFTER:g} "
+                   f"(got {describe(answer_after)}); pass the SDK's request timeout plus a margin")  # fmt: skip
+            raise InvalidInputError(msg)
+        self.slow_answer_seconds = float(answer_after)
+
+    def outage(self, faults: Sequence[str], *, answer_after: float | None = None) -> None:
         """Fail the next ``len(faults)`` deliveries, one fault each in order, recording nothing of them.
 
         Each fault is one of :data:`OUTAGE_FAULTS`; :meth:`recover` ends the outage early.
+        ``answer_after`` (seconds, for ``slow``) sets :attr:`slow_answer_seconds`.
         """
         if isinstance(faults, str) or not isinstance(faults, Sequence):
             msg = f"faults must be a list of {', '.join(OUTAGE_FAULTS)} (got {describe(faults)})"
@@ -142,10 +172,11 @@ class Collector:
         if unknown:
             msg = f"unknown outage fault {describe(unknown[0])}; known: {', '.join(OUTAGE_FAULTS)}"
             raise InvalidInputError(msg)
+        self._set_answer_after(answer_after)
         with self._lock:
             self._outage = list(faults)
 
-    def go_down(self, fault: str = "503") -> None:
+    def go_down(self, fault: str = "503", *, answer_after: float | None = None) -> None:
         """Fail every delivery with ``fault`` (one of :data:`OUTAGE_FAULTS`), recording nothing, until :meth:`recover`.
 
         An outage with no end in sight: what an SDK meets when its process ends while the
@@ -154,6 +185,7 @@ class Collector:
         if fault not in OUTAGE_FAULTS:
             msg = f"unknown outage fault {describe(fault)}; known: {', '.join(OUTAGE_FAULTS)}"
             raise InvalidInputError(msg)
+        self._set_answer_after(answer_after)
         with self._lock:
             self._down = fault
 
