@@ -220,3 +220,34 @@ def test_identify_with_context_checks_the_callers_context_and_replay_keeps_the_s
         "identify_with_context (step 1) changed the context dict the caller passed (context added 'library')"]
     assert context == {"traits": {"email": "jane@example.com"}, "groupId": "acme"}
     assert replay(adapter="reference", machine="server", steps=steps) == []
+
+
+@pytest.mark.parametrize("slow", [True, False])
+def test_slow_answers_are_drawn_only_for_an_adapter_that_declares_its_request_timeout(slow: bool) -> None:
+    """With info.request_timeout: a slow outage and answer_next_delivery_late (with retries); without, neither.
+
+    Both share track_during_outage's once-per-example turn: each costs the SDK's whole timeout.
+    """
+    import json
+
+    import attrs
+
+    from conformance.adapters.reference import ReferenceAdapter
+
+    collector = Collector()
+    adapter = ReferenceAdapter(collector)
+    if not slow:
+        adapter._info = attrs.evolve(adapter.info, request_timeout=None)
+    harness = Harness(adapter, collector, get_profile("seed"))
+    [machine] = [m for m in build_machines(harness) if issubclass(m, ServerMachine)]
+    pool = machine.track_during_outage.calls.fields["faults"]  # type: ignore[attr-defined]
+    assert (["slow"] in [json.loads(text) for text in pool]) is slow
+    assert hasattr(machine, "answer_next_delivery_late") is slow
+    if slow:
+        state = machine()
+        state.answer_next_delivery_late()
+        assert state.had_outage
+        assert collector.slow_answer_seconds == harness.info.request_timeout + 0.5  # type: ignore[operator]
+        assert state.trace[-1]["rule"] == "answer_next_delivery_late"
+        state.teardown()
+    harness.close()

@@ -91,6 +91,10 @@ class AdapterInfo:
     description: str = ""
     expected_violation: str | None = None
     """For a mutant: the requirement id its bug must break."""
+    request_timeout: float | None = None
+    """Seconds the SDK waits for the collector's answer, as the adapter configures it. Declared,
+    the server machine's faults include ``slow`` answers, sent just after this (the outage
+    ``track_during_outage`` draws, and with ``retries`` ``answer_next_delivery_late``)."""
 
     @property
     def is_mutant(self) -> bool:
@@ -115,6 +119,10 @@ class ClientSession(Protocol):
 
     def close(self) -> None:
         """Stop this client; reopening the same storage key resumes stored identity."""
+
+
+MAX_REQUEST_TIMEOUT = 60.0
+"""The longest request timeout an adapter may declare: a ``slow`` answer waits it out."""
 
 
 EXIT_PROBE_DONE = "identity-conformance: exit probe calls done"

@@ -14,6 +14,9 @@ from simulator._profiles import IdModel
 
 REFERENCE_CAPABILITIES = frozenset({"alias", "context", "identify", "identify-context", "message-id",
                                     "persistence", "reset", "retries", "threads", "timestamp"})  # fmt: skip
+REQUEST_TIMEOUT_SECONDS = 1.0
+"""The reference's declared request timeout: in process a ``slow`` fault fails its delivery at
+once (over JSON lines ``jsonl_child --request-timeout`` declares the HTTP timeout of its posts)."""
 
 
 class ReferenceAdapter:
@@ -36,6 +39,7 @@ class ReferenceAdapter:
             sdk_version=_own_version(),
             capabilities=capabilities,
             description="The reference simulator's SDK; correct under every profile.",
+            request_timeout=REQUEST_TIMEOUT_SECONDS,
         )
 
     @property

@@ -85,6 +85,8 @@ class SdkSpec:
     """The collector's wire vendor the SDK posts in."""
     capabilities: frozenset[str]
     description: str
+    request_timeout: float | None = None
+    """The request timeout the adapter gives the SDK (:attr:`AdapterInfo.request_timeout`)."""
     adapter: str = attrs.field(default="", repr=False)
     """``module:Class`` of the adapter, filled in by :func:`sdk_specs`."""
     program: SdkProgram | None = attrs.field(default=None, repr=False)
@@ -106,6 +108,7 @@ class SdkSpec:
             name=self.name, kind=self.kind, profile=self.profile, sdk_name=self.distribution,
             sdk_version=distribution_version(self.distribution),
             capabilities=self.capabilities, description=self.description,
+            request_timeout=self.request_timeout,
         )  # fmt: skip
 
     def load(self, *args: Any, **kwargs: Any) -> Any:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import hypothesis
-from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
 from conformance.adapters.protocol import CALL_OPTIONS
 from conformance.engine.harness import Harness
@@ -66,6 +66,14 @@ def build_machines(harness: Harness) -> list[type[BaseMachine]]:
             ns["concurrent_calls"] = drawn_rule(count=gen.THREAD_COUNT_POOL)(ServerMachine._threads)  # noqa: SLF001
         if "retries" in caps:
             ns["lose_next_delivery_ack"] = drawn_rule(fault=gen.LOST_ACK_POOL)(ServerMachine._lose_ack)  # noqa: SLF001
+        # One outage or late answer per example: SDKs back off, or wait out a timeout, for seconds.
+        once_per_example = precondition(lambda self: not self.had_outage)
+        ns["track_during_outage"] = once_per_example(drawn_rule(
+            faults=gen.OUTAGE_POOL if info.request_timeout is None else gen.SLOW_OUTAGE_POOL,
+            user_id=gen.USER_OR_NONE_POOL, anonymous_id=gen.ANONYMOUS_ID_POOL, name=gen.NAME_POOL,
+        )(ServerMachine.track_during_outage))
+        if "retries" in caps and info.request_timeout is not None:
+            ns["answer_next_delivery_late"] = once_per_example(rule()(ServerMachine._answer_late))  # noqa: SLF001
         if caps & CALL_OPTIONS.keys():
             # The options come first: the first fields are the index's low digits, which vary
             # evenly; a last field is mostly its pool's first value (None here).

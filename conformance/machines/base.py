@@ -240,12 +240,12 @@ class BaseMachine(RuleBasedStateMachine):
             raise ConformanceFailure(found)
 
     # -- flushing and matching -----------------------------------------------------------
-    def _begin_outage(self, faults: list[str]) -> None:
+    def _begin_outage(self, faults: list[str], answer_after: float | None = None) -> None:
         """The collector fails its next deliveries with ``faults``; the SDK's warnings are kept."""
         self.outage, self.outage_told, self.outage_met = list(faults), None, False
         self._outage_log.lines.clear()
         logging.getLogger().addHandler(self._outage_log)
-        self.h.collector.outage(faults)
+        self.h.collector.outage(faults, answer_after=answer_after)
 
     def _end_outage(self) -> None:
         self.h.collector.recover()

@@ -6,10 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
-from hypothesis.stateful import precondition
-
 from conformance._errors import StepTimeoutError
 from conformance.adapters.protocol import CallOptionsAdapter, IdentifyContextAdapter
+from conformance.collector.store import SLOW_ANSWER_MARGIN
 from conformance.machines import strategies as gen
 from conformance.machines.base import drawn_rule
 from conformance.machines.server_checks import ServerChecks, difference
@@ -113,22 +112,22 @@ class ServerMachine(ServerChecks):
                            user_id=user_id, anonymous_id=anonymous_id)  # fmt: skip
         self._server_track(seq, name, properties, user_id, anonymous_id, refusable=True)
 
-    @precondition(lambda self: not self.had_outage)  # SDKs back off for seconds: once per example
-    @drawn_rule(faults=gen.OUTAGE_POOL, user_id=gen.USER_OR_NONE_POOL, anonymous_id=gen.ANONYMOUS_ID_POOL,
-                name=gen.NAME_POOL)  # fmt: skip
     def track_during_outage(self, faults: list[str], name: str, user_id: str | None,
                             anonymous_id: str) -> None:  # fmt: skip
         """Track while the collector fails its next deliveries, then flush, let it recover, flush again.
 
         ``faults`` are the failed deliveries' answers, in order (``503``, ``429`` with
-        ``Retry-After``, ``disconnect``...). The call may raise: then the caller knows, and its
-        event may not arrive. Whatever else the window held must arrive, unless the SDK told
-        the caller (an error from flush, a warning logged).
+        ``Retry-After``, ``disconnect``, ``slow``: a 503 only after the SDK's declared request
+        timeout...). The call may raise: then the caller knows, and its event may not arrive.
+        Whatever else the window held must arrive, unless the SDK told the caller (an error
+        from flush, a warning logged). A rule once ``build_machines`` draws it, once per
+        example, from the adapter's outage pool: SDKs back off, or wait out their timeout,
+        for seconds. (It keeps its rule name: Hypothesis's rule choice depends on the names.)
         """
         seq = self._record("track_during_outage", faults=faults, name=name, user_id=user_id,
                            anonymous_id=anonymous_id)  # fmt: skip
         self.had_outage = True
-        self._begin_outage(faults)
+        self._begin_outage(faults, answer_after=self._slow_answer_after())
         try:
             self._server_track(seq, name, {"plan": "pro"}, user_id, anonymous_id, refusable=True)
             self._flush_and_check()
@@ -284,3 +283,20 @@ class ServerMachine(ServerChecks):
         self._record("lose_next_delivery_ack", fault=fault)
         self.h.collector.fail_next(1, fault)
         self.fault_armed = True
+
+    def _answer_late(self) -> None:
+        """The collector records the next delivery and sends its 200 just after the SDK's request timeout.
+
+        The SDK cannot know the data arrived: it resends with the same message ids, or tells
+        the caller. Once per example, sharing ``track_during_outage``'s turn: each costs the
+        SDK's whole timeout.
+        """
+        self._record("answer_next_delivery_late")
+        self.had_outage = True
+        self.h.collector.fail_next(1, "slow", answer_after=self._slow_answer_after())
+        self.fault_armed = True
+
+    def _slow_answer_after(self) -> float | None:
+        """How late a ``slow`` fault answers: just past the SDK's declared request timeout."""
+        timeout = self.h.info.request_timeout
+        return None if timeout is None else timeout + SLOW_ANSWER_MARGIN

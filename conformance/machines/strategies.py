@@ -198,6 +198,8 @@ OUTAGE_POOL = _texts(["503"], ["500", "502"], ["429"], ["disconnect"], ["503", "
 """Outages as the collector plays them (see ``Collector.outage``): the next deliveries fail
 with these faults, in order, then it recovers. Two at most: SDKs back off between retries,
 and three backoffs already near the step timeout."""
+SLOW_OUTAGE_POOL = (*OUTAGE_POOL, *_texts(["slow"]))
+"""The outages of an adapter that declares its request timeout: also a 503 sent past it."""
 
 SHARED_CONTEXT = "shared"
 """The ``context`` draw that stands for the machine's one context dict, reused and changed."""

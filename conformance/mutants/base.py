@@ -67,7 +67,7 @@ class _MutantAdapter(ReferenceAdapter):
             name=self.mutant.name, kind=AdapterKind.BOTH, profile=base.profile,
             sdk_name="reference SDK with a planted bug", sdk_version=base.sdk_version,
             capabilities=base.capabilities, description=self.mutant.bug,
-            expected_violation=self.mutant.breaks,
+            expected_violation=self.mutant.breaks, request_timeout=base.request_timeout,
         )  # fmt: skip
 
     @property

@@ -106,6 +106,41 @@ class _DropsBatchOnServerError(_DeliveryMutant):
             self.send_batch(events)
 
 
+def _timed_out(error: DeliveryError) -> bool:
+    """Whether the failed delivery met a ``slow`` fault: its answer came after the request timeout.
+
+    In process the collector's error names the fault; over HTTP the poster's
+    :class:`~conformance._errors.DeliveryTimedOutError` does.
+    """
+    return getattr(error.__cause__, "fault", None) == "slow"
+
+
+@mutant("mutant-timeout-counts-as-delivered", "delivery.outage.no-silent-loss",
+        "A delivery whose answer does not come within the request timeout counts as delivered "
+        '("it probably arrived"): no retry, no error, no log line.', scope="both")  # fmt: skip
+class _TimeoutCountsAsDelivered(_DeliveryMutant):
+    def deliver_batch(self, events: list[Event]) -> None:
+        try:
+            self.send_batch(events)
+        except DeliveryError as exc:
+            if not _timed_out(exc):
+                raise
+
+
+@mutant("mutant-timeout-resent-as-new", "delivery.retry.same-message-id",
+        "A delivery that timed out is resent as new events with new message ids, so the "
+        "collector, which did record the first one, gets each event twice.", scope="both",
+        also_breaks=(_EXACTLY_ONCE,))  # fmt: skip
+class _TimeoutResentAsNew(_DeliveryMutant):
+    def deliver_batch(self, events: list[Event]) -> None:
+        try:
+            self.send_batch(events)
+        except DeliveryError as exc:
+            if not _timed_out(exc):
+                raise
+            self.send_batch([attrs.evolve(e, message_id=self.sdk.ids.new_id()) for e in events])
+
+
 @mutant("mutant-batching-consumer-race", "delivery.exactly-once",
         "The server SDK sends a batch from the calling thread once 4 calls are queued, reading the "
         "queue and then clearing it, so calls other threads queue in between are dropped (one "

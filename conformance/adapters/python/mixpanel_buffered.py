@@ -32,7 +32,7 @@ from conformance.adapters.python.mixpanel import TOKEN, MixpanelAdapter
 from conformance.adapters.sdk import SdkProgram
 
 SPEC = attrs.evolve(
-    PLAIN_SPEC, name="sdk-mixpanel-buffered",
+    PLAIN_SPEC, name="sdk-mixpanel-buffered", request_timeout=None,  # none by default: it would wait for ever
     description="mixpanel Mixpanel with a BufferedConsumer (batches of up to 50 to /track, /engage, sent "
                 "on flush); distinct_id = user or anonymous id.",
 )  # fmt: skip

@@ -34,15 +34,17 @@ from conformance.adapters.protocol import AdapterKind
 from conformance.adapters.sdk import SdkProgram, SdkSpec, ServerSdkAdapter
 
 DISTRIBUTION = "posthog"
+TIMEOUT_SECONDS = 2
+"""The request timeout the adapter gives the SDK (declared: the suite's ``slow`` faults answer past it)."""
 SPEC = SdkSpec(
     name="sdk-posthog", kind=AdapterKind.SERVER, profile="posthog", distribution=DISTRIBUTION,
     import_name="posthog", pin="7.91.1", wire="posthog",
     capabilities=frozenset({"alias", "exit", "identify", "message-id", "threads", "timestamp"}),
     description="posthog Client in sync mode (capture v0, /batch/); distinct_id = user or anonymous id.",
+    request_timeout=TIMEOUT_SECONDS,
 )  # fmt: skip
 """The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
 API_KEY = "phc_identity_conformance"
-TIMEOUT_SECONDS = 5
 
 
 def distinct_id_for(user_id: str | None, anonymous_id: str | None) -> str | None:

@@ -31,7 +31,7 @@ from conformance.adapters.python.posthog import SPEC as SYNC_SPEC
 from conformance.adapters.sdk import SdkProgram
 
 SPEC = attrs.evolve(
-    SYNC_SPEC, name="sdk-posthog-background",
+    SYNC_SPEC, name="sdk-posthog-background", request_timeout=None,  # the default 15 s: past the step timeout
     description="posthog Client in its default mode: a background consumer thread batching to /batch/; "
                 "distinct_id = user or anonymous id.",
 )  # fmt: skip

@@ -37,7 +37,7 @@ from conformance.adapters.python.posthog_background import PostHogBackgroundAdap
 from conformance.adapters.sdk import SdkProgram
 
 SPEC = attrs.evolve(
-    SYNC_SPEC, name="sdk-posthog-contexts",
+    SYNC_SPEC, name="sdk-posthog-contexts", request_timeout=None,  # the default 15 s: past the step timeout
     description="posthog default Client, identity on a context per call (new_context + identify_context, "
                 "capture without distinct_id), as the Django middleware does.",
 )  # fmt: skip

@@ -34,6 +34,7 @@ SPEC = SdkSpec(
     capabilities=frozenset({"alias", "context", "exit", "identify", "identify-context", "message-id", "threads",
                             "timestamp"}),
     description="rudder-sdk-python Client in sync mode, gzipped /v1/batch.",
+    request_timeout=TIMEOUT_SECONDS,
 )  # fmt: skip
 """The one declaration of this adapter (see :class:`~conformance.adapters.sdk.SdkSpec`)."""
 

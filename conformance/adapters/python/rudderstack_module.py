@@ -39,7 +39,7 @@ from conformance.adapters.python.segment import WRITE_KEY
 from conformance.adapters.sdk import SdkProgram, ServerSdkAdapter
 
 SPEC = attrs.evolve(
-    SYNC_SPEC, name="sdk-rudderstack-module",
+    SYNC_SPEC, name="sdk-rudderstack-module", request_timeout=None,  # the default 15 s: past the step timeout
     description="rudder-sdk-python's module-level API (write_key, dataPlaneUrl) in its default mode: a "
                 "background consumer thread, gzipped /v1/batch.",
 )  # fmt: skip

@@ -28,7 +28,7 @@ from conformance.adapters.python.segment import WRITE_KEY, SegmentAdapter
 from conformance.adapters.sdk import SdkProgram
 
 SPEC = attrs.evolve(
-    SYNC_SPEC, name="sdk-segment-background",
+    SYNC_SPEC, name="sdk-segment-background", request_timeout=None,  # the default 15 s: past the step timeout
     description="segment-analytics-python Client in its default mode: a background consumer thread batching "
                 "to /v1/batch.",
 )  # fmt: skip

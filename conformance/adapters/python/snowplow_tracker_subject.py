@@ -34,7 +34,7 @@ from conformance.adapters.python.snowplow import NAMESPACE, SnowplowAdapter, sch
 from conformance.adapters.python.snowplow import SPEC as EVENT_SUBJECT_SPEC
 
 SPEC = attrs.evolve(
-    EVENT_SUBJECT_SPEC, name="sdk-snowplow-tracker-subject",
+    EVENT_SUBJECT_SPEC, name="sdk-snowplow-tracker-subject", request_timeout=None,  # none by default: it would wait for ever
     capabilities=EVENT_SUBJECT_SPEC.capabilities - {"threads"},
     description="snowplow-tracker Snowplow.create_tracker(subject=Subject()) with its default Emitter "
                 "(batch_size 10); each call sets uid/duid on the tracker's one Subject.",
