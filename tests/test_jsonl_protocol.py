@@ -41,6 +41,7 @@ elif h == "truncated": out.write(json.dumps(hello)[:20].encode()); out.flush(); 
 elif h == "hang": time.sleep(60)
 elif h == "no-sdk": line({k: v for k, v in hello.items() if k != "sdk"})
 elif h == "options": line({**hello, "capabilities": ["identify", "context"]})
+elif h.startswith("timeout="): line({**hello, "request_timeout": json.loads(h[8:])})
 steps = plan["steps"]
 for n, raw in enumerate(sys.stdin.buffer):
     req = json.loads(raw)
@@ -58,6 +59,8 @@ for n, raw in enumerate(sys.stdin.buffer):
     elif how == "junk": out.write(b"\x00\xffnot json\n"); out.flush()
     elif how == "not_object": line([ident, True])
     elif how == "bad_answer": line({"id": ident, "status": "fine"})
+    elif how == "bad_context": line({**ok, "context": "nope"})
+    elif how == "changed_context": line({**ok, "context": {**req.get("context", {}), "library": "sdk"}})
     elif how == "wrong_id": line({**ok, "id": ident + 1000})
     elif how == "string_id": line({**ok, "id": str(ident)})
     elif how == "unknown": line({"type": "log", "message": "hi"})
@@ -71,6 +74,10 @@ BAD = ("junk", "not_object", "bad_answer", "wrong_id", "string_id", "unknown", "
        "truncated", "unsupported")  # fmt: skip
 """Answers that break the protocol: each must raise ChildProtocolError."""
 TIMEOUT = 0.3
+"""Seconds a call to a running child may take (its answers are immediate, or never come)."""
+FACTORY_TIMEOUT = 2.0
+"""Seconds the factory may take: it starts a Python process, which a loaded 2-core machine can
+keep from running for more than TIMEOUT (a CI run's false StepTimeoutError)."""
 
 
 def fake(plan: dict[str, Any]) -> list[str]:
@@ -105,7 +112,7 @@ def drive(plan: dict[str, Any]) -> list[str]:
     holder: list[JsonlAdapter] = []
     outcomes: list[str] = []
     try:
-        holder.append(call_with_timeout("factory", lambda: JsonlAdapter(collector, fake(plan)), TIMEOUT))
+        holder.append(call_with_timeout("factory", lambda: JsonlAdapter(collector, fake(plan)), FACTORY_TIMEOUT))
     except (ChildProtocolError, StepTimeoutError) as exc:
         return [type(exc).__name__]
     outcomes.append("ok")
@@ -174,10 +181,57 @@ def test_wrong_version_is_named_with_stderr() -> None:
         JsonlAdapter(Collector(url="http://127.0.0.1:9"), fake({"hello": "v2", "steps": []}))
 
 
-def test_a_call_option_capability_is_refused_at_the_handshake() -> None:
-    """Protocol 1 has no track_with_options, so a hello declaring 'context' fails, saying so."""
-    with pytest.raises(ChildProtocolError, match=r"capabilities \['context'\] need track_with_options"):
-        JsonlAdapter(Collector(url="http://127.0.0.1:9"), fake({"hello": "options", "steps": []}))
+def test_a_declared_request_timeout_reaches_the_adapter_info() -> None:
+    """A hello's ``request_timeout`` (seconds) becomes info.request_timeout; absent, it is None."""
+    collector = Collector(url="http://127.0.0.1:9")
+    adapter = JsonlAdapter(collector, fake({"hello": "timeout=1.5", "steps": []}))
+    try:
+        assert adapter.info.request_timeout == 1.5
+    finally:
+        adapter.shutdown()
+    adapter = JsonlAdapter(collector, fake({"hello": "good", "steps": []}))
+    try:
+        assert adapter.info.request_timeout is None
+    finally:
+        adapter.shutdown()
+
+
+@pytest.mark.parametrize("bad", ['"2"', "0", "-1", "61", "true"])
+def test_a_bad_request_timeout_fails_the_handshake_naming_it(bad: str) -> None:
+    """request_timeout is a number of seconds in (0, 60]; anything else is a malformed hello that names it."""
+    with pytest.raises(ChildProtocolError, match=r'"request_timeout" must be a number of seconds') as refused:
+        JsonlAdapter(Collector(url="http://127.0.0.1:9"), fake({"hello": f"timeout={bad}", "steps": []}))
+    assert repr(json.loads(bad)) in str(refused.value)
+
+
+def test_the_context_a_child_answers_is_mirrored_onto_the_caller_s_dict() -> None:
+    """What the SDK did to the caller's context in the child shows on the caller's own dict, same identity."""
+    adapter = JsonlAdapter(Collector(url="http://127.0.0.1:9"),
+                           fake({"hello": "options", "steps": ["ok", "changed_context"]}))  # fmt: skip
+    context = {"ip": "203.0.113.7"}
+    try:
+        adapter.track_with_options("Paid", {}, user_id="u1", anonymous_id=None, context=context)
+        assert context == {"ip": "203.0.113.7", "library": "sdk"}
+    finally:
+        adapter.shutdown()
+
+
+def test_a_context_answer_that_is_not_an_object_breaks_the_protocol_naming_it() -> None:
+    """Answering a call with context with a non-object "context" is a ChildProtocolError that quotes the answer."""
+    adapter = JsonlAdapter(Collector(url="http://127.0.0.1:9"),
+                           fake({"hello": "options", "steps": ["ok", "bad_context"]}))  # fmt: skip
+    with pytest.raises(ChildProtocolError, match=r'"context" must be an object .*nope'):
+        adapter.identify_with_context(user_id="u1", anonymous_id=None, traits={}, context={"ip": "x"})
+    adapter.shutdown()
+
+
+def test_a_call_option_capability_is_declared_in_the_hello() -> None:
+    """A hello may declare 'context' (track_with_options over the protocol): info carries it."""
+    adapter = JsonlAdapter(Collector(url="http://127.0.0.1:9"), fake({"hello": "options", "steps": []}))
+    try:
+        assert adapter.info.capabilities == {"identify", "context"}
+    finally:
+        adapter.shutdown()
 
 
 def test_exit_before_hello_shows_last_stderr_lines() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +32,13 @@ def verdicts(adapter: str, settings: RunSettings = SMALL, **kwargs: Any) -> tupl
 def test_reference_over_protocol_matches_in_process() -> None:
     """Over JSON lines (schema-validated) the reference gets the in-process verdicts and exit code.
 
-    Except the exit probe's and the call options': the protocol has no exit_program and no
-    track_with_options, so over JSON lines they skip.
+    Except the exit probe's: the protocol has no exit_program, so over JSON lines they skip.
+    The calls with options (timestamp, message id, context) run over the protocol too.
     """
     code, over_protocol = verdicts(f"cmd+validate:{CHILD} reference")
     in_process_code, in_process = verdicts("reference")
     assert code == in_process_code
-    skipped_rules = {"server.exit.bounded", "server.exit.delivers", "server.arguments.timestamp-as-given",
-                  "server.arguments.message-id-as-given", "server.arguments.context-as-given"}
+    skipped_rules = {"server.exit.bounded", "server.exit.delivers"}
     assert {r: v for r, v in over_protocol.items() if r not in skipped_rules} == {
         r: v for r, v in in_process.items() if r not in skipped_rules}
     assert {over_protocol[r] for r in skipped_rules} == {Verdict.SKIP}
@@ -56,6 +56,8 @@ def test_reference_over_protocol_passes() -> None:
     ("mutant-reset-keeps-user", "client.reset.forgets-user"),
     ("mutant-server-ids-on-instance", "server.threads.isolated"),
     ("mutant-retry-new-message-ids", "delivery.retry.same-message-id"),
+    ("mutant-server-identify-writes-into-context", "server.arguments.not-retained"),
+    ("--request-timeout 0.3 mutant-timeout-resent-as-new", "delivery.retry.same-message-id"),
 ])  # fmt: skip
 def test_mutants_over_protocol_are_caught(mutant: str, requirement: str) -> None:
     """A mutant served over JSON lines fails its requirement, and the child reports it as a mutant."""
@@ -91,13 +93,26 @@ def test_recorded_messages_fit_the_schema_both_ways() -> None:
         adapter.track("Order", {}, user_id="u1", anonymous_id=None)
         adapter.identify(user_id=None, anonymous_id="a1", traits={})
         adapter.alias(previous_id="a1", user_id="u1")
+        context = {"ip": "203.0.113.7", "page": {"path": "/a"}}
+        adapter.track_with_options("Paid", {}, user_id="u1", anonymous_id=None, message_id="m-1",
+                                   timestamp=datetime(2024, 2, 29, 23, 59, 59, 999000, tzinfo=timezone.utc),
+                                   context=context)  # fmt: skip
+        context["ip"] = "198.51.100.1"  # the caller moves on to its next request, same dict
+        adapter.identify_with_context(user_id="u1", anonymous_id=None, traits={"ic_seq": "9"}, context=context)
         adapter.flush()
         adapter.shutdown()
     finally:
         collector.close()
-    assert len(collector.drain()) >= 5
+    arrived = collector.drain()
+    assert len(arrived) >= 7
+    paid = next(e for e in arrived if e.name == "Paid")
+    assert (paid.message_id, paid.timestamp) == ("m-1", 1709251199999)
     ops = {m.get("op") for d, m in record if d == "sent"}
-    assert ops == {"init", "open_client", "track", "identify", "reset", "close", "alias", "flush", "shutdown"}
+    assert ops == {"init", "open_client", "track", "identify", "reset", "close", "alias", "flush", "shutdown",
+                   "track_with_options", "identify_with_context"}
+    handles = [m["context_object"] for d, m in record if d == "sent" and "context_object" in m]
+    assert len(handles) == 2
+    assert handles[0] == handles[1]  # one dict, one handle
     assert any(d == "received" and m.get("ok") is False for d, m in record)
     for direction, message in record:
         assert schema_errors(direction, message) == [], (direction, message)
@@ -155,3 +170,24 @@ def test_cli_validate_flag_runs_a_command_adapter_with_schema_checks(tmp_path: A
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
     assert "| `client.reset.forgets-user` | MUST | **FAIL** |" in summary
     assert f"adapter={command!r}" in summary
+
+
+def test_a_post_answered_too_late_is_a_timed_out_delivery_the_sdk_retries() -> None:
+    """The child's poster raises DeliveryTimedOutError (fault ``slow``) at its timeout, without resending itself."""
+    from conformance._errors import DeliveryTimedOutError
+    from conformance.adapters.jsonl_child import SegmentPoster
+    from simulator import Event, Kind
+
+    collector = Collector()
+    try:
+        poster = SegmentPoster(target=collector.url_for(), timeout=0.2)
+        collector.fail_next(1, "slow", answer_after=0.7)
+        event = Event(Kind.TRACK, "Paid", user_id="u1", message_id="m-1")
+        with pytest.raises(DeliveryTimedOutError) as late:
+            poster.ingest([event])
+        assert late.value.fault == "slow"
+        assert [e.message_id for e in collector.drain()] == ["m-1"]  # recorded once: the poster did not resend
+        poster.ingest([event])
+        assert [e.message_id for e in collector.drain()] == ["m-1"]
+    finally:
+        collector.close()

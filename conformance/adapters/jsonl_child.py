@@ -22,12 +22,18 @@ import sys
 import threading
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import attrs
 
-from conformance._errors import DeliveryFailedError
-from conformance.adapters.protocol import SERVER_CALL_OPTIONS, Adapter, ClientSession
+from conformance._errors import DeliveryFailedError, DeliveryTimedOutError
+from conformance.adapters.jsonl._objects import sync_in_place
+from conformance.adapters.protocol import (
+    Adapter,
+    CallOptionsAdapter,
+    ClientSession,
+    IdentifyContextAdapter,
+)
 from conformance.collector.store import Collector
 from simulator import Event, Kind
 
@@ -46,6 +52,11 @@ class SegmentPoster(Collector):
     """
 
     target: str | None = None
+    timeout: float = 30.0
+    """Seconds each post waits for the collector's answer."""
+    declared_timeout: bool = False
+    """Whether the hello declares ``timeout`` as ``request_timeout`` (``--request-timeout``): then
+    the suite's faults include answers slower than it, which cost that long each."""
     _conn: http.client.HTTPConnection | None = attrs.field(default=None, init=False)
 
     def ingest(self, events: list[Event]) -> None:
@@ -56,6 +67,9 @@ class SegmentPoster(Collector):
         body = json.dumps({"batch": [segment_message(e) for e in events]}, ensure_ascii=True).encode()
         try:
             status, reply = self._post(body)
+        except TimeoutError as exc:  # no answer in time (a slow fault): retried
+            msg = f"the collector did not answer within {self.timeout:g} s"
+            raise DeliveryTimedOutError(msg) from exc
         except (http.client.HTTPException, OSError) as exc:  # a dropped connection: retried
             raise DeliveryFailedError(f"the collector closed the connection: {exc!r}") from exc
         if status == 429 or status >= 500:
@@ -69,16 +83,16 @@ class SegmentPoster(Collector):
         parts = urllib.parse.urlsplit(self.target)
         for attempt in (1, 2):  # a kept-alive connection the server closed is reopened once
             if self._conn is None:
-                self._conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+                self._conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=self.timeout)
             try:
                 self._conn.request("POST", parts.path + SEGMENT_BATCH, body,
                                    {"Content-Type": "application/json"})  # fmt: skip
                 response = self._conn.getresponse()
                 reply = response.read().decode("utf-8", "replace")
-            except (http.client.HTTPException, OSError):
+            except (http.client.HTTPException, OSError) as exc:
                 self._conn.close()
                 self._conn = None
-                if attempt == 2:
+                if attempt == 2 or isinstance(exc, TimeoutError):  # a late answer is the SDK's to retry
                     raise
                 continue
             if response.getheader("Connection", "").lower() == "close":
@@ -107,6 +121,8 @@ def segment_message(event: Event) -> dict[str, Any]:
         out["properties"] = dict(event.properties)
     if event.traits:
         out["traits"] = dict(event.traits)
+    if event.context:
+        out["context"] = dict(event.context)
     if event.timestamp is not None:
         moment = dt.datetime.fromtimestamp(event.timestamp / 1000, tz=dt.timezone.utc)
         out["timestamp"] = f"{moment:%Y-%m-%dT%H:%M:%S}.{event.timestamp % 1000:03d}Z"
@@ -155,10 +171,10 @@ class Server:
         self.send({
             "type": "hello", "protocol": PROTOCOL_VERSION, "adapter": info.name,
             "kind": info.kind.value, "profile": info.profile,
-            # the protocol has no exit_program and no server calls with options (yet)
-            "capabilities": sorted(info.capabilities - {"exit", *SERVER_CALL_OPTIONS}),
+            "capabilities": sorted(info.capabilities - {"exit"}),  # the protocol has no exit_program
             "sdk": {"name": info.sdk_name, "version": info.sdk_version},
             "description": info.description, "expected_violation": info.expected_violation,
+            "request_timeout": self.poster.timeout if self.poster.declared_timeout else None,
         })  # fmt: skip
 
     def serve(self, stream: IO[bytes]) -> int:
@@ -219,6 +235,21 @@ class Server:
                           anonymous_id=r["anonymous_id"])  # fmt: skip
         elif op == "identify":
             adapter.identify(user_id=r["user_id"], anonymous_id=r["anonymous_id"], traits=r["traits"])
+        elif op == "track_with_options":
+            options: dict[str, Any] = {}
+            if "timestamp" in r:
+                options["timestamp"] = dt.datetime.fromisoformat(r["timestamp"])
+            if "message_id" in r:
+                options["message_id"] = r["message_id"]
+            context = options["context"] = self._context(r)
+            cast("CallOptionsAdapter", adapter).track_with_options(
+                r["event"], r["properties"], user_id=r["user_id"], anonymous_id=r["anonymous_id"], **options)
+            return {} if context is None else {"context": context}  # as the call left the caller's dict
+        elif op == "identify_with_context":
+            context = self._context(r)
+            cast("IdentifyContextAdapter", adapter).identify_with_context(
+                user_id=r["user_id"], anonymous_id=r["anonymous_id"], traits=r["traits"], context=context)
+            return {} if context is None else {"context": context}
         elif op == "alias":
             adapter.alias(previous_id=r["previous_id"], user_id=r["user_id"])
         elif op == "flush":
@@ -231,15 +262,21 @@ class Server:
 
     def _object(self, r: dict[str, Any]) -> dict[str, Any]:
         """The caller's properties object: the same ``object`` handle is the same dict, updated in place."""
-        properties: dict[str, Any] = r["properties"]
-        handle = r.get("object")
+        return self._kept(r["properties"], r.get("object"))
+
+    def _context(self, r: dict[str, Any]) -> dict[str, Any] | None:
+        """The caller's context dict, if the call has one: the same ``context_object`` handle is the same dict."""
+        context: dict[str, Any] | None = r.get("context")
+        return None if context is None else self._kept(context, r.get("context_object"))
+
+    def _kept(self, value: dict[str, Any], handle: object) -> dict[str, Any]:
         if not isinstance(handle, str):
-            return properties
+            return value
         known = self._objects.get(handle)
         if known is None:
-            self._objects[handle] = properties
-            return properties
-        _sync_in_place(known, properties)
+            self._objects[handle] = value
+            return value
+        sync_in_place(known, value)
         return known
 
     def _client(self, r: dict[str, Any]) -> ClientSession:
@@ -259,40 +296,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.adapters.jsonl_child")
     parser.add_argument("adapter", help="reference, or a built-in mutant's name")
     parser.add_argument("--profile", default=None)
+    parser.add_argument("--request-timeout", type=float, default=None, metavar="SECONDS",
+                        help="HTTP timeout of the posts, declared in the hello: the suite then stages answers "
+                             "slower than it (default: 30 s, not declared)")  # fmt: skip
     args = parser.parse_args(argv)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # only protocol lines reach the parent's stdout pipe
     sys.stdout = sys.stderr
     poster = SegmentPoster()
+    if args.request_timeout is not None:
+        poster.timeout, poster.declared_timeout = args.request_timeout, True
     server = Server(build_adapter(args.adapter, poster, args.profile), poster, out)
     server.hello()
     return server.serve(sys.stdin.buffer)
 
-
-
-def _sync_in_place(target: Any, source: Any) -> None:
-    """Make ``target`` equal ``source`` keeping its identity and that of nested containers."""
-    if isinstance(target, list):
-        del target[len(source):]
-        for i, item in enumerate(source):
-            if i < len(target) and _same_shape(target[i], item):
-                _sync_in_place(target[i], item)
-            elif i < len(target):
-                target[i] = item
-            else:
-                target.append(item)
-        return
-    for key in [k for k in target if k not in source]:
-        del target[key]
-    for key, item in source.items():
-        if key in target and _same_shape(target[key], item):
-            _sync_in_place(target[key], item)
-        else:
-            target[key] = item
-
-
-def _same_shape(a: Any, b: Any) -> bool:
-    return (isinstance(a, dict) and isinstance(b, dict)) or (isinstance(a, list) and isinstance(b, list))
 
 
 if __name__ == "__main__":

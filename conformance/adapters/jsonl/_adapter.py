@@ -12,12 +12,14 @@ import os
 import shlex
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from conformance.adapters.jsonl._connection import ChildConnection, ChildProtocolError
+from conformance.adapters.jsonl._objects import ObjectHandles, sync_in_place
 from conformance.adapters.protocol import (
     CAPABILITIES,
-    SERVER_CALL_OPTIONS,
+    MAX_REQUEST_TIMEOUT,
     AdapterInfo,
     AdapterKind,
 )
@@ -57,6 +59,7 @@ class JsonlAdapter:
             observers.append(lambda direction, message: record.append((direction, dict(message))))
         self._closed = False
         self._shutdown_lock = threading.Lock()
+        self._contexts = ObjectHandles("x")
         self.conn = ChildConnection(self.argv, observe=_fan_out(observers) if observers else None)
         try:
             self._info = self._handshake()
@@ -84,15 +87,16 @@ class JsonlAdapter:
             problems.append(f'"capabilities" must be a list of strings (got {capabilities!r})')
         elif unknown := sorted(set(capabilities) - CAPABILITIES):
             problems.append(f"unknown capabilities {unknown}; known: {sorted(CAPABILITIES)}")
-        elif options := sorted(set(capabilities) & SERVER_CALL_OPTIONS):
-            problems.append(f"capabilities {options} need track_with_options or identify_with_context, "
-                            "which the JSON-lines protocol does not carry yet; leave them out")  # fmt: skip
         if not (isinstance(sdk, dict) and isinstance(sdk.get("name"), str)
                 and isinstance(sdk.get("version"), str)):  # fmt: skip
             problems.append(f'"sdk" must be {{"name": string, "version": string}} (got {sdk!r})')
         expected = hello.get("expected_violation")
         if expected is not None and not isinstance(expected, str):
             problems.append(f'"expected_violation" must be a string or absent (got {expected!r})')
+        timeout = hello.get("request_timeout")
+        if timeout is not None and (type(timeout) not in {int, float} or not 0 < timeout <= MAX_REQUEST_TIMEOUT):
+            problems.append(f'"request_timeout" must be a number of seconds above 0 and at most '
+                            f"{MAX_REQUEST_TIMEOUT:g}, or absent (got {timeout!r})")  # fmt: skip
         if problems:
             msg = f"malformed hello from {self.argv!r}: " + "; ".join(problems)
             self.conn.kill(msg)
@@ -105,6 +109,7 @@ class JsonlAdapter:
             capabilities=frozenset(capabilities),
             description=str(hello.get("description") or f"JSON-lines child: {shlex.join(self.argv)}"),
             expected_violation=expected,
+            request_timeout=None if timeout is None else float(timeout),
         )  # fmt: skip
 
     @property
@@ -128,13 +133,23 @@ class JsonlAdapter:
             raise ChildSdkError(op, error["type"], error["message"])
         return answer
 
-    def _ok(self, op: str, fields: Mapping[str, Any]) -> None:
+    def _malformed(self, msg: str) -> ChildProtocolError:
+        """Kill the child for a malformed answer; the error to raise (reported: shutdown only reaps it)."""
+        self.conn.kill(msg)
+        self.conn.reported = True
+        return ChildProtocolError(msg, self.conn.stderr_tail())
+
+    def _ok(self, op: str, fields: Mapping[str, Any], context: dict[str, Any] | None = None) -> None:
+        """Make the call; with a ``context`` sent, mirror the one the child answers onto the caller's dict."""
         answer = self._call(op, fields)
-        extra = set(answer) - {"id", "ok"}
-        if extra:
-            msg = f"malformed answer to {op}: unexpected fields {sorted(extra)} in {answer!r}"
-            self.conn.kill(msg)
-            raise ChildProtocolError(msg, self.conn.stderr_tail())
+        extra = set(answer) - {"id", "ok", *(("context",) if context is not None else ())}
+        left = answer.get("context", context)
+        if extra or not isinstance(left, dict | None):
+            what = f"unexpected fields {sorted(extra)}" if extra else '"context" must be an object'
+            msg = f"malformed answer to {op}: {what} in {answer!r}"
+            raise self._malformed(msg)
+        if context is not None and left != context:  # the SDK changed the caller's dict in the child
+            sync_in_place(context, left)
 
     def open_client(self, storage_key: str) -> JsonlClient:
         """Open a client on ``storage_key``; the child names it with a handle."""
@@ -142,8 +157,7 @@ class JsonlAdapter:
         handle = answer.get("client")
         if not isinstance(handle, str) or not handle or set(answer) != {"id", "ok", "client"}:
             msg = f'malformed answer to open_client: needs {{"id", "ok": true, "client": non-empty string}}, got {answer!r}'
-            self.conn.kill(msg)
-            raise ChildProtocolError(msg, self.conn.stderr_tail())
+            raise self._malformed(msg)
         return JsonlClient(self, handle)
 
     def track(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
@@ -156,6 +170,33 @@ class JsonlAdapter:
                  traits: Mapping[str, Any]) -> None:  # fmt: skip
         """Server-side identify."""
         self._ok("identify", {"user_id": user_id, "anonymous_id": anonymous_id, "traits": traits})
+
+    def track_with_options(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+                           anonymous_id: str | None, timestamp: datetime | None = None,
+                           message_id: str | None = None, context: dict[str, Any] | None = None) -> None:  # fmt: skip
+        """Server-side track with the options given (capabilities ``timestamp``, ``message-id``, ``context``).
+
+        The timestamp goes as ISO 8601 with its offset; the context with a handle naming the
+        caller's dict (the same dict, the same handle), and what the child answers as the
+        context after the call is mirrored onto the caller's dict.
+        """
+        fields: dict[str, Any] = {"event": event, "properties": properties, "user_id": user_id,
+                                  "anonymous_id": anonymous_id}  # fmt: skip
+        if timestamp is not None:
+            fields["timestamp"] = timestamp.isoformat()
+        if message_id is not None:
+            fields["message_id"] = message_id
+        if context is not None:
+            fields.update(context=context, context_object=self._contexts.handle(context))
+        self._ok("track_with_options", fields, context)
+
+    def identify_with_context(self, *, user_id: str | None, anonymous_id: str | None,
+                              traits: Mapping[str, Any], context: dict[str, Any] | None) -> None:  # fmt: skip
+        """Server-side identify with the caller's context dict (capability ``identify-context``), as for track_with_options."""
+        fields: dict[str, Any] = {"user_id": user_id, "anonymous_id": anonymous_id, "traits": traits}
+        if context is not None:
+            fields.update(context=context, context_object=self._contexts.handle(context))
+        self._ok("identify_with_context", fields, context)
 
     def alias(self, *, previous_id: str, user_id: str) -> None:
         """Server-side alias."""
@@ -194,17 +235,12 @@ class JsonlAdapter:
             conn.kill("the adapter was garbage-collected without shutdown()")
 
 
-_MAX_OBJECTS = 256
-"""Properties objects a client remembers by identity (the machines reuse one; the rest are fresh)."""
-
-
 class JsonlClient:
     """One client of the child, by the handle ``open_client`` answered."""
 
     def __init__(self, adapter: JsonlAdapter, handle: str) -> None:
         self.adapter, self.handle = adapter, handle
-        self._objects: dict[int, tuple[Mapping[str, Any], str]] = {}
-        self._made = 0
+        self._objects = ObjectHandles("o")
 
     def __repr__(self) -> str:
         return f"JsonlClient({self.handle!r})"
@@ -217,15 +253,8 @@ class JsonlClient:
         and an SDK that keeps a reference to what it was given sees the caller's changes,
         as it would in-process.
         """
-        known = self._objects.get(id(properties))
-        if known is None or known[0] is not properties:
-            if len(self._objects) >= _MAX_OBJECTS:
-                self._objects.clear()  # fresh dicts each call: handles are not reused anyway
-            self._made += 1
-            known = (properties, f"o{self._made}")
-            self._objects[id(properties)] = known
         self.adapter._ok("track", {"client": self.handle, "name": name, "properties": properties,  # noqa: SLF001
-                                   "object": known[1]})  # fmt: skip
+                                   "object": self._objects.handle(properties)})  # fmt: skip
 
     def identify(self, user_id: str, traits: Mapping[str, Any]) -> None:
         """Client identify (``user_id`` may be ``None`` or ``""``: the SDK must refuse)."""
