@@ -8,12 +8,13 @@ assert that the run ends within a stated bound (``HANG_BOUND``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import pytest
@@ -440,6 +441,52 @@ def test_unknown_capability_names_the_closest_known_one() -> None:
     """An unknown capability name is a usage error naming the closest known one."""
     with pytest.raises(InvalidAdapterError, match=r"'resett'.*'reset'"):
         run(_UnknownCapability, run_settings=SMALL)
+
+
+class _TasksWithoutThreads(_Bent):
+    capabilities = frozenset({"identify", "asyncio-tasks"})
+
+    async def track_async(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+                          anonymous_id: str | None) -> None:  # fmt: skip
+        self.track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
+
+
+def test_asyncio_tasks_without_threads_is_refused_rather_than_checked_by_nothing() -> None:
+    """'asyncio-tasks' alone would run concurrent tasks under a skipped requirement: refused, naming both."""
+    with pytest.raises(InvalidAdapterError, match=r"'asyncio-tasks' without 'threads'"):
+        run(_TasksWithoutThreads, run_settings=SMALL)
+
+
+class _TasksMissing(_Bent):
+    capabilities = frozenset({"identify", "threads", "asyncio-tasks"})
+    track_async = None  # type: ignore[assignment]  # the reference's, taken away
+
+
+def test_asyncio_tasks_without_track_async_is_not_an_adapter() -> None:
+    """Declaring 'asyncio-tasks' needs a track_async coroutine; without one the adapter is refused, naming it."""
+    with pytest.raises(InvalidAdapterError, match="missing: track_async"):
+        run(_TasksMissing, run_settings=SMALL)
+
+
+class _SharedAcrossTasks(_Bent):
+    """Keeps the ids of the call in progress per thread across its await: tasks on one loop see each other's."""
+
+    capabilities = frozenset({"identify", "threads", "asyncio-tasks"})
+    current: ClassVar[dict[int, tuple[str | None, str | None]]] = {}
+
+    async def track_async(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+                          anonymous_id: str | None) -> None:  # fmt: skip
+        key = threading.get_ident()
+        self.current[key] = (user_id, anonymous_id)
+        await asyncio.sleep(0)
+        user_id, anonymous_id = self.current[key]
+        self.track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
+
+
+def test_identity_shared_by_tasks_on_one_thread_fails_thread_isolation() -> None:
+    """An SDK isolating threads but not asyncio tasks fails server.threads.isolated through concurrent_tasks."""
+    result = run(_SharedAcrossTasks, run_settings=SMALL)
+    _assert_verdict(result, "server.threads.isolated", Verdict.FAIL)
 
 
 class _NoCapabilities(_Bent):

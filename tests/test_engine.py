@@ -172,6 +172,7 @@ def test_a_server_only_adapter_needs_no_open_client() -> None:
             self.exit_program = self.inner.exit_program
             self.track_with_options = self.inner.track_with_options
             self.identify_with_context = self.inner.identify_with_context
+            self.track_async = self.inner.track_async
 
     result = run(ServerOnly, run_settings=FAST)
     assert result.exit_code == 0

@@ -171,7 +171,8 @@ class Server:
         self.send({
             "type": "hello", "protocol": PROTOCOL_VERSION, "adapter": info.name,
             "kind": info.kind.value, "profile": info.profile,
-            "capabilities": sorted(info.capabilities - {"exit"}),  # the protocol has no exit_program
+            # the protocol has no exit_program, and asyncio tasks live in the parent's process
+            "capabilities": sorted(info.capabilities - {"exit", "asyncio-tasks"}),
             "sdk": {"name": info.sdk_name, "version": info.sdk_version},
             "description": info.description, "expected_violation": info.expected_violation,
             "request_timeout": self.poster.timeout if self.poster.declared_timeout else None,

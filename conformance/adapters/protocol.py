@@ -43,6 +43,9 @@ CAPABILITY_DOCS = {
     "context": "server `track_with_options` passes a `context` dict (ip, locale, campaign...) to the SDK's "
                "own context argument",
     "alias": "the SDK has alias (client: `ClientSession.alias`; server: `Adapter.alias`)",
+    "asyncio-tasks": "server `track_async` makes track's call from an asyncio task (an async request handler), "
+                     "awaiting between setting the call's identity and the call where the SDK's API has one (with "
+                     "`threads`, whose requirement checks the tasks too)",
     "exit": "the adapter writes its server calls as a standalone program (`exit_program`) that the "
             "suite runs in a child process, to see what the SDK delivers at exit and how long exit takes",
     "message-id": "server `track_with_options` passes a caller's `message_id` (the dedup key) to the SDK's "
@@ -198,6 +201,22 @@ class CallOptionsAdapter(Protocol):
         ``context``) are ever given; map each to the SDK's own argument, unchanged: the
         suite checks that they arrive as given and that the caller's ``context`` is not
         changed or carried into other calls.
+        """
+
+
+class AsyncTrackAdapter(Protocol):
+    """What an adapter with capability ``asyncio-tasks`` adds to :class:`Adapter`."""
+
+    async def track_async(
+        self, event: str, properties: Mapping[str, Any], *, user_id: str | None, anonymous_id: str | None
+    ) -> None:
+        """Server-side track as an async request handler makes it, from an asyncio task.
+
+        The suite runs many of these as tasks on one event loop; each event must carry only
+        its own call's ids. Where the SDK's identity lives on something the handler sets up
+        first (PostHog's ``new_context`` and ``identify_context``), await between setting it
+        and the call (``await asyncio.sleep(0)``, as a handler awaits its database), so the
+        tasks interleave there as they do in an application.
         """
 
 

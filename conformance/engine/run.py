@@ -86,6 +86,7 @@ def check_adapter(adapter: object, factory: object, info: object = None) -> Adap
         needed += ["exit_program"] if "exit" in capabilities else []
         needed += ["track_with_options"] if capabilities & CALL_OPTIONS.keys() else []
         needed += ["identify_with_context"] if "identify-context" in capabilities else []
+        needed += ["track_async"] if "asyncio-tasks" in capabilities else []
     missing = [m for m in needed if not callable(getattr(adapter, m, None))]
     if info is None or missing:
         msg = (
@@ -115,6 +116,11 @@ def check_capabilities(info: object) -> None:
             msg = (f"adapter declares unknown capability {describe(name)}.{hint} Known "
                    f"capabilities: {', '.join(sorted(CAPABILITIES))}.")  # fmt: skip
             raise InvalidAdapterError(msg)
+    if "asyncio-tasks" in capabilities and "threads" not in capabilities:
+        msg = ("adapter declares 'asyncio-tasks' without 'threads': concurrent tasks are checked under "
+               "server.threads.isolated, which 'threads' gates. Declare both (an SDK safe across asyncio "
+               "tasks is called from one thread per event loop), or neither.")  # fmt: skip
+        raise InvalidAdapterError(msg)
 
 
 def run(

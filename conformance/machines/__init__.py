@@ -64,6 +64,8 @@ def build_machines(harness: Harness) -> list[type[BaseMachine]]:
             )(ServerMachine._identify_with_context)  # noqa: SLF001
         if "threads" in caps:
             ns["concurrent_calls"] = drawn_rule(count=gen.THREAD_COUNT_POOL)(ServerMachine._threads)  # noqa: SLF001
+        if "asyncio-tasks" in caps:
+            ns["concurrent_tasks"] = drawn_rule(count=gen.THREAD_COUNT_POOL)(ServerMachine._tasks)  # noqa: SLF001
         if "retries" in caps:
             ns["lose_next_delivery_ack"] = drawn_rule(fault=gen.LOST_ACK_POOL)(ServerMachine._lose_ack)  # noqa: SLF001
         # One outage or late answer per example: SDKs back off, or wait out a timeout, for seconds.

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
 from conformance._errors import StepTimeoutError
-from conformance.adapters.protocol import CallOptionsAdapter, IdentifyContextAdapter
+from conformance.adapters.protocol import (
+    AsyncTrackAdapter,
+    CallOptionsAdapter,
+    IdentifyContextAdapter,
+)
 from conformance.collector.store import SLOW_ANSWER_MARGIN
 from conformance.machines import strategies as gen
 from conformance.machines.base import drawn_rule
@@ -246,12 +251,26 @@ class ServerMachine(ServerChecks):
                       expected="an exception", observed="returned normally", step=seq)
 
     def _threads(self, count: int) -> None:
-        self._record("concurrent_calls", count=count)
+        """``count`` threads at one barrier each track with ids of their own (capability ``threads``)."""
+        self._concurrent("concurrent_calls", count)
+
+    def _tasks(self, count: int) -> None:
+        """``count`` asyncio tasks on one event loop each track with ids of their own (capability ``asyncio-tasks``).
+
+        Each task is one async request handler: ``track_async`` may await between setting its
+        call's identity and the call, so the tasks interleave there. Each event must carry only
+        its own task's ids, as with threads.
+        """
+        self._concurrent("concurrent_tasks", count, tasks=True)
+
+    def _concurrent(self, rule_name: str, count: int, *, tasks: bool = False) -> None:
+        self._record(rule_name, count=count)
+        name = "in-task" if tasks else "threaded"
         calls = []
         for i in range(count):
-            user, anon = f"u-thread-{i}", f"anon-thread-{i}"
-            sub = self._note("track", "concurrent_calls", name="threaded", user_id=user,
-                             anonymous_id=anon, thread=i)  # fmt: skip
+            user, anon = f"u-{'task' if tasks else 'thread'}-{i}", f"anon-{'task' if tasks else 'thread'}-{i}"
+            sub = self._note("track", rule_name, name=name, user_id=user, anonymous_id=anon,
+                             **{"task" if tasks else "thread": i})  # fmt: skip
             self.threaded.add(sub)
             calls.append((sub, user, anon))
         self.first_call = min(self.first_call, calls[0][0]) if calls else self.first_call
@@ -259,24 +278,35 @@ class ServerMachine(ServerChecks):
             self.calls[sub] = {"kind": "track", "properties": {"thread": sub},
                                **self._ids(user, anon)}  # fmt: skip
             self._model_call(sub, lambda sub=sub, user=user, anon=anon: self.model.server.track(
-                f"threaded{gen.MARKER}{self.mark(sub)}", {"thread": sub}, user_id=user, anonymous_id=anon))
+                f"{name}{gen.MARKER}{self.mark(sub)}", {"thread": sub}, user_id=user, anonymous_id=anon))
+        adapter = self.h.adapter
+
         def job(sub: int, user: str, anon: str) -> Callable[[], None]:
             def call() -> None:
-                self.h.adapter.track(f"threaded{gen.MARKER}{self.mark(sub)}", {"thread": sub},
-                                     user_id=user, anonymous_id=anon)  # fmt: skip
+                adapter.track(f"{name}{gen.MARKER}{self.mark(sub)}", {"thread": sub}, user_id=user, anonymous_id=anon)
 
             return call
 
-        # The workers start the calls together, at one barrier.
-        errors = self.h.workers.run([job(*c) for c in calls], self.h.step_timeout)
+        def all_tasks() -> None:
+            async def gathered() -> None:
+                track_async = cast("AsyncTrackAdapter", adapter).track_async
+                await asyncio.gather(*(track_async(f"{name}{gen.MARKER}{self.mark(sub)}", {"thread": sub},
+                                                   user_id=user, anonymous_id=anon) for sub, user, anon in calls))  # fmt: skip
+
+            asyncio.run(gathered())
+
+        # Threads start the calls together, at one barrier; tasks share one worker's event loop.
+        jobs = [all_tasks] if tasks else [job(*c) for c in calls]
+        errors = self.h.workers.run(jobs, self.h.step_timeout)
         self._check("server.threads.isolated")
+        what = "asyncio tasks" if tasks else "track calls"
         if errors is None:
-            msg = (f"concurrent track calls (step {self.seq}) did not return within "
+            msg = (f"concurrent {what} (step {self.seq}) did not return within "
                    f"{self.h.step_timeout:g} s (per-step timeout)")  # fmt: skip
             self.h.last_adapter_error = self.h.last_adapter_error or msg
             raise StepTimeoutError(msg)
         if errors:  # recorded as the round's adapter error, so a flaky replay stays an ERROR
-            raise self.h.failure(f"concurrent track calls (step {self.seq})", errors[0])
+            raise self.h.failure(f"concurrent {what} (step {self.seq})", errors[0])
 
     def _lose_ack(self, fault: str = "503") -> None:
         """The collector records the next delivery and answers it as ``fault`` (a 503, or a 200 no SDK can read)."""

@@ -8,7 +8,9 @@ module so that the registry order (the sweep's and the report's) is this file's 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import threading
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -207,6 +209,23 @@ class _ServerIdsOnInstance(_MutantAdapter):
         time.sleep(0)  # any thread switch here lets another call overwrite `current`
         user_id, anonymous_id = self.current
         super().track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
+
+
+@mutant("mutant-server-identity-per-thread", "server.threads.isolated",
+        "Server track_async() keeps the call's identity in a thread-local across its await, as an "
+        "SDK that scopes identity per thread rather than per context does, so asyncio tasks on one "
+        "event loop send each other's ids (threads stay isolated).", scope="server")  # fmt: skip
+class _ServerIdentityPerThread(_MutantAdapter):
+    def __init__(self, collector: Collector, profile: str | None = None, seed: int = 0) -> None:
+        super().__init__(collector, profile, seed)
+        self._local = threading.local()
+
+    async def track_async(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+                          anonymous_id: str | None) -> None:  # fmt: skip
+        self._local.ids = (user_id, anonymous_id)
+        await asyncio.sleep(0)  # the handler's await: the other tasks set their ids here
+        user_id, anonymous_id = self._local.ids
+        self.track(event, properties, user_id=user_id, anonymous_id=anonymous_id)
 
 
 @mutant("mutant-server-accepts-no-ids", _AT_LEAST_ONE,

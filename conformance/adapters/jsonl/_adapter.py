@@ -87,6 +87,9 @@ class JsonlAdapter:
             problems.append(f'"capabilities" must be a list of strings (got {capabilities!r})')
         elif unknown := sorted(set(capabilities) - CAPABILITIES):
             problems.append(f"unknown capabilities {unknown}; known: {sorted(CAPABILITIES)}")
+        elif "asyncio-tasks" in capabilities:
+            problems.append("capability 'asyncio-tasks' is for in-process Python adapters (track_async); a "
+                            "child runs its own tasks: declare 'threads' and answer concurrent requests")  # fmt: skip
         if not (isinstance(sdk, dict) and isinstance(sdk.get("name"), str)
                 and isinstance(sdk.get("version"), str)):  # fmt: skip
             problems.append(f'"sdk" must be {{"name": string, "version": string}} (got {sdk!r})')

@@ -11,7 +11,10 @@ request (``new_context(client=...)``, not fresh). Each suite call is one such re
   identify_context(distinct_id)`` (skipped when there is no id) then
   ``client.capture(event, properties=properties)``;
 * ``identify(..., traits=)`` is the same context around ``client.set(properties=traits)``;
-* ``alias`` is ``posthog.py``'s (it names both ids itself).
+* ``alias`` is ``posthog.py``'s (it names both ids itself);
+* ``track_async`` is ``track`` from an asyncio task, awaiting between ``identify_context``
+  and ``capture`` as an async handler (FastAPI, Django async views) does: many run on one
+  event loop (capability ``asyncio-tasks``).
 
 ``distinct_id`` is ``posthog.py``'s mapping: the user id if given, else the anonymous id.
 The client is the SDK's default (``posthog_background.py``): a background consumer, debug
@@ -22,6 +25,7 @@ worker thread, none across threads) and whether the context changes what the cal
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import Mapping
 from datetime import datetime
@@ -38,6 +42,7 @@ from conformance.adapters.sdk import SdkProgram
 
 SPEC = attrs.evolve(
     SYNC_SPEC, name="sdk-posthog-contexts", request_timeout=None,  # the default 15 s: past the step timeout
+    capabilities=SYNC_SPEC.capabilities | {"asyncio-tasks"},
     description="posthog default Client, identity on a context per call (new_context + identify_context, "
                 "capture without distinct_id), as the Django middleware does.",
 )  # fmt: skip
@@ -84,6 +89,20 @@ class PostHogContextsAdapter(PostHogBackgroundAdapter):
             distinct_id = distinct_id_for(user_id, anonymous_id)
             if distinct_id is not None:
                 self._posthog.identify_context(distinct_id)
+            self.client.capture(event, properties=properties)
+
+    async def track_async(self, event: str, properties: Mapping[str, Any], *, user_id: str | None,
+                          anonymous_id: str | None) -> None:  # fmt: skip
+        """``track`` as an async handler makes it: the context identified, an await, then ``capture``.
+
+        The await stands for the handler's own (its database, another service): other tasks
+        on the loop run there, each inside a context of its own.
+        """
+        with self._posthog.new_context(client=self.client):
+            distinct_id = distinct_id_for(user_id, anonymous_id)
+            if distinct_id is not None:
+                self._posthog.identify_context(distinct_id)
+            await asyncio.sleep(0)
             self.client.capture(event, properties=properties)
 
     def track_with_options(
