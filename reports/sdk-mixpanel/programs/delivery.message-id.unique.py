@@ -14,7 +14,7 @@ import sys
 from mixpanel import Consumer, Mixpanel
 
 URL = sys.argv[1] if len(sys.argv) > 1 else 'http://127.0.0.1:8080/mixpanel'
-client = Mixpanel('identity-conformance-token', consumer=Consumer(events_url=URL + '/track', people_url=URL + '/engage', request_timeout=5, retry_limit=1))
+client = Mixpanel('identity-conformance-token', consumer=Consumer(events_url=URL + '/track', people_url=URL + '/engage', request_timeout=2, retry_limit=1))
 
 
 def call(number, what, statement):

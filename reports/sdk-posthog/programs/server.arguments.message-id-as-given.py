@@ -15,7 +15,7 @@ import datetime
 from posthog import Posthog
 
 URL = sys.argv[1] if len(sys.argv) > 1 else 'http://127.0.0.1:8080/posthog'
-client = Posthog('phc_identity_conformance', host=URL, sync_mode=True, gzip=False, max_retries=1, timeout=5, capture_mode='v0')
+client = Posthog('phc_identity_conformance', host=URL, sync_mode=True, gzip=False, max_retries=1, timeout=2, capture_mode='v0')
 
 
 def call(number, what, statement):

@@ -15,7 +15,7 @@ import datetime
 from rudderstack.analytics import Client
 
 URL = sys.argv[1] if len(sys.argv) > 1 else 'http://127.0.0.1:8080/rudderstack'
-client = Client('identity-conformance', host=URL, sync_mode=True, max_retries=1, timeout=5)
+client = Client('identity-conformance', host=URL, sync_mode=True, max_retries=1, timeout=2)
 
 
 def call(number, what, statement):
