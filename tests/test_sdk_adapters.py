@@ -141,6 +141,32 @@ def test_one_track_through_the_real_sdk_arrives_with_the_right_ids(spec: Any) ->
     assert all(record.status < 400 for record in records), records
 
 
+@pytest.mark.parametrize("spec", [s for s in sdk_specs() if {"timestamp", "message-id"} <= s.capabilities],
+                         ids=lambda spec: spec.name)  # fmt: skip
+def test_a_track_with_a_timestamp_and_a_message_id_arrives_with_both(spec: Any) -> None:
+    """track_with_options through the installed SDK: the event carries the call's time (ms) and message id."""
+    from datetime import datetime, timezone
+
+    pytest.importorskip(spec.import_name)
+    collector = Collector()
+    adapter = spec.load(collector)
+    moment = datetime(2024, 2, 29, 23, 59, 59, 999000, tzinfo=timezone.utc)
+    properties = {"plan": "pro"}
+    try:
+        adapter.track_with_options("Paid#1", properties, user_id="u1", anonymous_id=None, timestamp=moment,
+                                   message_id=MESSAGE_ID)  # fmt: skip
+        adapter.flush()
+    finally:
+        adapter.shutdown()
+    [event] = collector.drain()
+    assert (event.timestamp, event.message_id) == (1709251199999, MESSAGE_ID)
+    assert properties == {"plan": "pro"}
+
+
+MESSAGE_ID = "6f1c8e0b-4b0a-4c5e-9a51-2d3c4e5f6a7b"
+"""A UUID: the one message id form every SDK keeps (PostHog replaces others, a pinned deviation)."""
+
+
 @pytest.mark.parametrize("spec", sdk_specs(), ids=lambda spec: spec.name)
 def test_an_adapter_without_a_collector_url_serves_one_and_stops_it(spec: Any) -> None:
     """Built on a Collector without a URL, the adapter serves one itself until shutdown."""

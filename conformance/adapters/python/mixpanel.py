@@ -11,6 +11,10 @@ positionally (SEMANTICS.md 5.5). The adapter's documented mapping:
 * ``track(event, properties, ...)`` is ``Mixpanel.track(distinct_id, event, properties)``;
 * ``identify(..., traits=)`` is ``people_set(distinct_id, traits)``, the server-side
   profile update (``/engage`` with ``$set``);
+* ``track_with_options`` (capabilities ``timestamp`` and ``message-id``) is ``track`` with
+  the caller's time as the ``time`` property (epoch seconds, as the SDK's own default) and
+  its message id as ``$insert_id``, Mixpanel's dedup key: ``track`` has no arguments for
+  them, and callers set them in the properties as Mixpanel's docs show;
 * ``alias(previous_id=, user_id=)`` is ``Mixpanel.alias(user_id, previous_id)``.
   ``Mixpanel.alias`` ignores the configured consumer and always builds a default
   ``Consumer()`` aimed at the vendor's host; the adapter swaps ``mixpanel.Consumer`` for
@@ -29,6 +33,7 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from conformance.adapters.protocol import AdapterKind
@@ -40,7 +45,7 @@ TIMEOUT_SECONDS = 2
 SPEC = SdkSpec(
     name="sdk-mixpanel", kind=AdapterKind.SERVER, profile="mixpanel", distribution=DISTRIBUTION,
     import_name="mixpanel", pin="5.4.1", wire="mixpanel",
-    capabilities=frozenset({"alias", "exit", "identify"}),
+    capabilities=frozenset({"alias", "exit", "identify", "message-id", "timestamp"}),
     description="mixpanel Mixpanel with a plain Consumer (/track, /engage); distinct_id = user or anonymous id.",
     request_timeout=TIMEOUT_SECONDS,
 )  # fmt: skip
@@ -56,12 +61,38 @@ def distinct_id_for(user_id: str | None, anonymous_id: str | None) -> str | None
     return user_id if user_id is not None else anonymous_id
 
 
+def with_options(properties: Mapping[str, Any], timestamp: datetime | None, message_id: str | None) -> dict[str, Any]:
+    """The caller's properties with Mixpanel's ``time`` (epoch seconds) and ``$insert_id``, each when given.
+
+    Mixpanel's ``track`` has no arguments for them: callers put them in the properties, which
+    the SDK merges over its own defaults (``time.time()`` and a random hex insert id).
+    """
+    merged = dict(properties)
+    if timestamp is not None:
+        merged["time"] = timestamp.timestamp()
+    if message_id is not None:
+        merged["$insert_id"] = message_id
+    return merged
+
+
+WITH_OPTIONS_SOURCE = (
+    "\n\n\ndef with_options(properties, timestamp, message_id):\n"
+    "    merged = dict(properties)\n"
+    "    if timestamp is not None:\n"
+    "        merged['time'] = timestamp.timestamp()\n"
+    "    if message_id is not None:\n"
+    "        merged['$insert_id'] = message_id\n"
+    "    return merged"
+)
+"""``with_options`` as program text (a program imports nothing of the suite)."""
+
 PROGRAM = SdkProgram(
     imports="from mixpanel import Consumer, Mixpanel",
     setup=(f"client = Mixpanel({TOKEN!r}, consumer=Consumer(events_url=URL + '/track', "
-           f"people_url=URL + '/engage', request_timeout={TIMEOUT_SECONDS}, retry_limit=1))"),
+           f"people_url=URL + '/engage', request_timeout={TIMEOUT_SECONDS}, retry_limit=1))" + WITH_OPTIONS_SOURCE),
     # The adapter's one id: the user id if given, else the anonymous id (distinct_id_for).
     track="client.track({distinct_id}, {event}, {properties})",
+    track_with_options="client.track({distinct_id}, {event}, with_options({properties}, {timestamp}, {message_id}))",
     identify="client.people_set({distinct_id}, {traits})",
     flush="pass  # the default Consumer sends each call at once",
 )  # fmt: skip
@@ -99,6 +130,21 @@ class MixpanelAdapter(ServerSdkAdapter):
     ) -> None:
         """``Mixpanel.track`` with ``distinct_id`` = the user id, else the anonymous id."""
         self.client.track(distinct_id_for(user_id, anonymous_id), event, properties)
+
+    def track_with_options(
+        self,
+        event: str,
+        properties: Mapping[str, Any],
+        *,
+        user_id: str | None,
+        anonymous_id: str | None,
+        timestamp: datetime | None = None,
+        message_id: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """``Mixpanel.track`` with the timestamp as ``time`` and the message id as ``$insert_id`` properties."""
+        del context  # never given: Mixpanel's track takes no context
+        self.client.track(distinct_id_for(user_id, anonymous_id), event, with_options(properties, timestamp, message_id))
 
     def identify(
         self, *, user_id: str | None, anonymous_id: str | None, traits: Mapping[str, Any]

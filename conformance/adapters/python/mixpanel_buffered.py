@@ -28,7 +28,7 @@ import attrs
 
 from conformance.adapters.python.mixpanel import PROGRAM as PLAIN_PROGRAM
 from conformance.adapters.python.mixpanel import SPEC as PLAIN_SPEC
-from conformance.adapters.python.mixpanel import TOKEN, MixpanelAdapter
+from conformance.adapters.python.mixpanel import TOKEN, WITH_OPTIONS_SOURCE, MixpanelAdapter
 from conformance.adapters.sdk import SdkProgram
 
 SPEC = attrs.evolve(
@@ -41,8 +41,9 @@ SPEC = attrs.evolve(
 PROGRAM = SdkProgram(
     imports="from mixpanel import BufferedConsumer, Mixpanel",
     setup=(f"consumer = BufferedConsumer(events_url=URL + '/track', people_url=URL + '/engage'); "
-           f"client = Mixpanel({TOKEN!r}, consumer=consumer)"),
+           f"client = Mixpanel({TOKEN!r}, consumer=consumer)" + WITH_OPTIONS_SOURCE),
     track=PLAIN_PROGRAM.track,
+    track_with_options=PLAIN_PROGRAM.track_with_options,
     identify=PLAIN_PROGRAM.identify,
     flush="consumer.flush()",
 )  # fmt: skip

@@ -17,6 +17,15 @@ URL = sys.argv[1] if len(sys.argv) > 1 else 'http://127.0.0.1:8080/mixpanel'
 consumer = BufferedConsumer(events_url=URL + '/track', people_url=URL + '/engage'); client = Mixpanel('identity-conformance-token', consumer=consumer)
 
 
+def with_options(properties, timestamp, message_id):
+    merged = dict(properties)
+    if timestamp is not None:
+        merged['time'] = timestamp.timestamp()
+    if message_id is not None:
+        merged['$insert_id'] = message_id
+    return merged
+
+
 def call(number, what, statement):
     # statement() makes the call and returns each dict it passed, with what it held before
     try:
