@@ -10,11 +10,11 @@ import { chromium } from "playwright-core";
 
 import { packageFile } from "./packages.mjs";
 
-const PAGE_URL = "https://app.example.com/";
+export const PAGE_URL = "https://app.example.com/";
 const HTML = "<!doctype html><html><head><title>identity-conformance</title></head><body></body></html>";
 const QUIET_MS = 30;
 // Without the background-networking flags Chromium keeps dialling out of a closed network.
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+export const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
   "--disable-default-apps", "--disable-extensions",
   // Under automation navigator.webdriver is true, which PostHog and Mixpanel treat as a bot;
@@ -27,7 +27,7 @@ export function chromiumPath() {
   return process.env.CHROMIUM_PATH || ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
 }
 
-function browser() {
+export function browser() {
   if (!browserPromise) {
     const executablePath = chromiumPath();
     if (!executablePath) throw new Error("no Chromium: install the distribution's chromium package or set CHROMIUM_PATH");
@@ -40,9 +40,14 @@ export async function closeBrowser() {
   if (browserPromise) await (await browserPromise).close();
 }
 
-class Network {
-  constructor(log) {
+// Every request of a context: what `serve` answers on the page's origin (a URL to
+// { contentType, body }, or null), else the page; 127.0.0.1 forwarded (to `forward(url)`,
+// by default where it was sent); anything else refused as offline.
+export class Network {
+  constructor(log, { serve = () => null, forward = (url) => url } = {}) {
     this.log = log;
+    this.serve = serve;
+    this.forward = forward;
     this.inFlight = 0;
     this.lastActivity = Date.now();
   }
@@ -50,6 +55,8 @@ class Network {
   async route(route) {
     const request = route.request();
     const url = new URL(request.url());
+    const served = url.origin === new URL(PAGE_URL).origin ? this.serve(url) : null;
+    if (served) return route.fulfill({ status: 200, ...served });
     if (url.href === PAGE_URL) return route.fulfill({ status: 200, contentType: "text/html", body: HTML });
     if (url.hostname !== "127.0.0.1") {
       this.log(`blocked a request off the machine: ${request.method()} ${url.origin}${url.pathname}`);
@@ -68,7 +75,7 @@ class Network {
     try {
       const headers = { ...(await request.allHeaders()) };
       for (const key of Object.keys(headers)) if (key.startsWith(":") || key === "host" || key === "content-length") delete headers[key];
-      const reply = await fetch(url, { method: request.method(), headers, body: request.postDataBuffer() ?? undefined });
+      const reply = await fetch(this.forward(url), { method: request.method(), headers, body: request.postDataBuffer() ?? undefined });
       const body = Buffer.from(await reply.arrayBuffer());
       await route.fulfill({ status: reply.status, headers: { ...Object.fromEntries(reply.headers), ...cors }, body });
     } catch (error) {
@@ -94,6 +101,17 @@ class Network {
   }
 }
 
+/** A browser context (one device's storage) whose every request goes through `network`. */
+export async function deviceContext(network) {
+  // Headless Chromium says "HeadlessChrome" in its user agent, which PostHog and Mixpanel
+  // drop as a bot; a page's visitor runs the same browser with a window.
+  const running = await browser();
+  const userAgent = `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${running.version()} Safari/537.36`;
+  const context = await running.newContext({ serviceWorkers: "block", userAgent });
+  await context.route("**/*", (route) => network.route(route));
+  return context;
+}
+
 export class ChromiumDevice {
   constructor(key) {
     this.key = key;
@@ -104,12 +122,7 @@ export class ChromiumDevice {
   async open(log) {
     if (!this.context) {
       this.network = new Network(log);
-      // Headless Chromium says "HeadlessChrome" in its user agent, which PostHog and
-      // Mixpanel drop as a bot; a page's visitor runs the same browser with a window.
-      const running = await browser();
-      const userAgent = `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${running.version()} Safari/537.36`;
-      this.context = await running.newContext({ serviceWorkers: "block", userAgent });
-      await this.context.route("**/*", (route) => this.network.route(route));
+      this.context = await deviceContext(this.network);
     }
     this.pages += 1;
     const tab = await this.context.newPage();

@@ -18,6 +18,9 @@ distribution's ``chromium``, or ``$CHROMIUM_PATH``): an entry marked
 ``chromium = "confirmed"`` must fail the same requirement there, one marked
 ``"not-reproduced"`` (a jsdom artefact, documented) must not, and ``"not-checked"`` is
 reported as unchecked. A mismatch fails the env; ``reports/ENV/chromium.md`` lists them all.
+Then, for the pinned release, each confirmed deviation is written as a standalone HTML page
+in the SDK's own API, ``reports/ENV/programs/<requirement>.html``, and opened in Chromium:
+it must show what the replay showed (:mod:`conformance.report.pages`), else the env fails.
 ``--no-chromium`` skips the confirmation (and says so).
 """
 
@@ -174,7 +177,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from conformance.adapters.confirm import confirm_in_chromium  # noqa: PLC0415
 
     confirmed = confirm_in_chromium(sdk, expected, Path("reports") / env / "chromium.md")
-    return status or confirmed
+    if env.endswith(LATEST):  # the pages are written for the pinned release only
+        return status or confirmed
+    from conformance.report.pages import check_pages  # noqa: PLC0415
+
+    pages = check_pages(bridge_dir(), sdk, expected, Path("reports") / env / "programs")
+    return status or confirmed or pages
 
 
 def lock_versions(bridge: Path | None = None) -> dict[str, str]:

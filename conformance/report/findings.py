@@ -26,8 +26,8 @@ from conformance.report.merge import load_report_file
 from conformance.report.writers import write_atomic
 
 
-def _fence(text: str) -> str:
-    return "```python\n" + text.strip() + "\n```"
+def _fence(text: str, language: str = "python") -> str:
+    return f"```{language}\n" + text.strip() + "\n```"
 
 
 def _title(reason: str) -> str:
@@ -73,10 +73,16 @@ def render_findings(report: dict[str, Any], expected: Sequence[ExpectedFailure],
                       f"    expected: {json.dumps(violation.get('expected'), ensure_ascii=False)[:300]}",
                       f"    observed: {json.dumps(violation.get('observed'), ensure_ascii=False)[:300]}", ""]  # fmt: skip
         program = programs / f"{entry.requirement}.py" if programs is not None else None
+        page = programs / f"{entry.requirement}.html" if programs is not None else None
         if program is not None and program.is_file():
             lines += [f"Reproducer in the SDK's own API, without this suite (`{program.as_posix()}`, "
                       "checked against the pinned SDK by the env that wrote it):", "",
                       _fence(program.read_text(encoding="utf-8").rstrip("\n")), ""]  # fmt: skip
+        elif page is not None and page.is_file():
+            lines += [f"Reproducer in the SDK's own API, without this suite: a page (`{page.as_posix()}`, "
+                      "opened in headless Chromium by the env that wrote it). It sets the SDK up as the run "
+                      "did and makes the run's calls:", "",
+                      _fence(_page_calls(page.read_text(encoding="utf-8")), "js"), ""]  # fmt: skip
         if entry.reproducer:
             lines += ["Reproducer:", "", _fence(f"from conformance import replay\n\nviolations = {entry.reproducer}\n"
                                                  "for violation in violations:\n    print(violation)"), ""]  # fmt: skip
@@ -85,6 +91,13 @@ def render_findings(report: dict[str, Any], expected: Sequence[ExpectedFailure],
         lines += [f"- `{e.requirement}`: {e.reason}" for e in other]
         lines.append("")
     return "\n".join(lines)
+
+
+def _page_calls(page: str) -> str:
+    """The part of a finding's page a reader needs first: its setup and its steps."""
+    start = page.find("const setup = ")
+    end = page.find("const pause = ")
+    return page[start:end].strip() if 0 <= start < end else page
 
 
 def main(argv: Sequence[str] | None = None) -> int:
