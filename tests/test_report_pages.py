@@ -91,3 +91,11 @@ def test_a_browser_finding_shows_its_page_setup_and_steps(tmp_path: Path) -> Non
     assert "```js\nconst setup = async function setup(window" in text
     assert '[1, "identify", ["", {}]]' in text
     assert "const pause" not in text
+
+
+def test_a_value_that_closes_a_script_tag_stays_inside_the_steps() -> None:
+    """A property value holding "</script>" is written with its slash escaped, so the page's script runs whole."""
+    page = page_text(SDK, ENTRY, [PageStep(1, "track", ["a</script><b>", {"x": "</SCRIPT>"}], "accepted")])
+    steps = page[page.index("const STEPS = ["):page.index("];", page.index("const STEPS = ["))]
+    assert "</" not in steps
+    assert '"a<\\/script><b>"' in steps

@@ -100,7 +100,9 @@ def page_text(sdk: dict[str, Any], entry: ExpectedFailure, steps: list[PageStep]
     """The standalone page for ``entry``; ``sdk`` is what ``program-page.mjs describe`` says."""
     vendor_url = f"http://127.0.0.1:8080/{sdk['vendor']}"
     name = f"{entry.requirement}.html"
-    rows = ",\n".join(f"  [{s.load}, {json.dumps(s.op)}, {json.dumps(s.args, ensure_ascii=False)}]" for s in steps)
+    # "</" inside a <script> would end it early: a property value may hold "</script>".
+    rows = ",\n".join(f"  [{s.load}, {json.dumps(s.op)}, {json.dumps(s.args, ensure_ascii=False)}]"
+                      for s in steps).replace("</", "<\\/")  # fmt: skip
     return "\n".join([
         "<!doctype html>",
         '<html lang="en">',
